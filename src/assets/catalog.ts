@@ -1,0 +1,17 @@
+/**
+ * What the single binary carries besides code. One entry per group of files; build.ts embeds every
+ * file each entry matches, and at run time `readAsset(name)` finds it inside the binary or, when
+ * running from a checkout, in the repository. Later parts add BPF objects, the libbpf shared object
+ * and web assets here (with a `produce` step in build.ts when the file is a build output).
+ */
+export interface AssetGroup {
+  /** Glob relative to the repository root. */
+  readonly glob: string;
+  /** What the group is for (printed by `bun run build.ts --list`). */
+  readonly purpose: string;
+}
+
+export const ASSET_GROUPS: readonly AssetGroup[] = [
+  { glob: "policies/*.yaml", purpose: "commented example policies written by `sluice init`" },
+  { glob: "templates/sluice.yaml", purpose: "the commented sluice.yaml written by `sluice init`" },
+];

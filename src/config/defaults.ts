@@ -1,0 +1,28 @@
+/**
+ * Built-in defaults: `sluice serve` with no config file runs on these (DESIGN.md §1).
+ * `issuer` and `audit.file` are derived from other fields when left unset.
+ */
+export const DEFAULT_CONFIG_PATH = "/etc/sluice/sluice.yaml";
+
+export const DEFAULTS = {
+  trustDomain: "sluice.local",
+  issuer: null as string | null,
+  listen: "127.0.0.1:8443",
+  tls: { certFile: null as string | null, keyFile: null as string | null },
+  dataDir: "/var/lib/sluice",
+  policyDir: "/etc/sluice/policies",
+  workloadSocket: "/run/sluice/workload.sock",
+  proxy: { listen: "127.0.0.1:15001", explicit: null as string | null },
+  metrics: { listen: "127.0.0.1:9464" as string | null },
+  kernel: { enabled: true },
+  log: { level: "info" as const, format: "json" as const },
+  audit: { file: null as string | null },
+  policy: { reloadDebounceMs: 100 },
+};
+
+/** The raw (pre-derivation) shape: DEFAULTS with every field optional, as written in sluice.yaml. */
+export type RawConfig = {
+  -readonly [K in keyof typeof DEFAULTS]?: (typeof DEFAULTS)[K] extends Record<string, unknown>
+    ? { -readonly [F in keyof (typeof DEFAULTS)[K]]?: (typeof DEFAULTS)[K][F] }
+    : (typeof DEFAULTS)[K];
+};

@@ -1,0 +1,104 @@
+import { isAbsolute, join } from "node:path";
+import { ConfigError } from "../errors/index.ts";
+import { formatHostPort, isLoopbackHost, parseHostPort } from "./address.ts";
+import { DEFAULTS, type RawConfig } from "./defaults.ts";
+import type { ConfigOrigin, SluiceConfig } from "./types.ts";
+
+export interface ConfigLayer {
+  readonly origin: ConfigOrigin;
+  readonly raw: RawConfig;
+}
+
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
+
+/** Merges layers over the defaults (later layers win), derives issuer/audit.file, checks semantics. */
+export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceConfig; origins: Record<string, ConfigOrigin> } {
+  const merged: Record<string, unknown> = structuredClone(DEFAULTS);
+  const origins: Record<string, ConfigOrigin> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer.raw)) {
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        const target = merged[key] as Record<string, unknown>;
+        for (const [sub, subValue] of Object.entries(value)) {
+          if (subValue === undefined) continue;
+          target[sub] = subValue;
+          origins[`${key}.${sub}`] = layer.origin;
+        }
+      } else if (value !== undefined) {
+        merged[key] = value;
+        origins[key] = layer.origin;
+      }
+    }
+  }
+  const m = merged as typeof DEFAULTS;
+  const where = (field: string) => `${field} (from ${origins[field] ?? "default"})`;
+
+  if (!TRUST_DOMAIN.test(m.trustDomain)) {
+    throw new ConfigError(`${where("trustDomain")}: "${m.trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, ".", "-", "_")`);
+  }
+  const listen = parseHostPort(m.listen, where("listen"));
+  const hasTls = m.tls.certFile !== null || m.tls.keyFile !== null;
+  if (hasTls && (m.tls.certFile === null || m.tls.keyFile === null)) {
+    throw new ConfigError("tls: set both certFile and keyFile, or neither");
+  }
+  if (!hasTls && !isLoopbackHost(listen.host)) {
+    throw new ConfigError(`${where("listen")}: ${m.listen} is not a loopback address, so it needs HTTPS: set tls.certFile and tls.keyFile (or listen on 127.0.0.1)`);
+  }
+  parseHostPort(m.proxy.listen, where("proxy.listen"));
+  if (m.proxy.explicit !== null) parseHostPort(m.proxy.explicit, where("proxy.explicit"));
+  if (m.metrics.listen !== null) parseHostPort(m.metrics.listen, where("metrics.listen"));
+  for (const field of ["dataDir", "policyDir", "workloadSocket"] as const) {
+    if (!isAbsolute(m[field])) throw new ConfigError(`${where(field)}: "${m[field]}" must be an absolute path`);
+  }
+  for (const field of ["certFile", "keyFile"] as const) {
+    const v = m.tls[field];
+    if (v !== null && !isAbsolute(v)) throw new ConfigError(`${where(`tls.${field}`)}: "${v}" must be an absolute path`);
+  }
+  if (m.audit.file !== null && !isAbsolute(m.audit.file)) throw new ConfigError(`${where("audit.file")}: "${m.audit.file}" must be an absolute path`);
+  if (m.policy.reloadDebounceMs < 10 || m.policy.reloadDebounceMs > 10_000) {
+    throw new ConfigError(`${where("policy.reloadDebounceMs")}: ${m.policy.reloadDebounceMs} is out of range (10-10000)`);
+  }
+
+  const issuer = m.issuer ?? `${hasTls ? "https" : "http"}://${formatHostPort(listen)}`;
+  checkIssuer(issuer, where("issuer"));
+
+  const config: SluiceConfig = {
+    trustDomain: m.trustDomain,
+    issuer,
+    listen: m.listen,
+    tls: { ...m.tls },
+    dataDir: m.dataDir,
+    policyDir: m.policyDir,
+    workloadSocket: m.workloadSocket,
+    proxy: { ...m.proxy },
+    metrics: { ...m.metrics },
+    kernel: { ...m.kernel },
+    log: { ...m.log },
+    audit: { file: m.audit.file ?? join(m.dataDir, "audit.jsonl") },
+    policy: { ...m.policy },
+  };
+  return { config: deepFreeze(config), origins };
+}
+
+/** RFC 8414 §2: the issuer is an https URL with no query or fragment (http allowed on loopback). */
+function checkIssuer(issuer: string, field: string): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`${field}: "${issuer}" is not a URL`);
+  }
+  if (url.search || url.hash) throw new ConfigError(`${field}: "${issuer}" must not have a query or fragment (RFC 8414 §2)`);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(host))) {
+    throw new ConfigError(`${field}: "${issuer}" must use https (http only on loopback)`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+import type { LogFormat, LogLevel } from "../log/index.ts";
+
+/** The resolved configuration: every field has a value (defaults.ts). */
+export interface SluiceConfig {
+  /** SPIFFE trust domain, e.g. `acme.corp`. */
+  readonly trustDomain: string;
+  /** OAuth issuer URL; derived from `listen` (and `tls`) when not set. */
+  readonly issuer: string;
+  /** AS/admin HTTP(S) listener, `host:port`. */
+  readonly listen: string;
+  /** HTTPS for `listen`; required when `listen` is not loopback. */
+  readonly tls: { readonly certFile: string | null; readonly keyFile: string | null };
+  readonly dataDir: string;
+  readonly policyDir: string;
+  readonly workloadSocket: string;
+  readonly proxy: {
+    /** Loopback port the kernel redirects managed traffic to. */
+    readonly listen: string;
+    /** Optional HTTP CONNECT proxy for hosts without the kernel path; null = off. */
+    readonly explicit: string | null;
+  };
+  readonly metrics: { readonly listen: string | null };
+  readonly kernel: { readonly enabled: boolean };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+  readonly audit: {
+    /** JSON-lines mirror of the audit log; default `<dataDir>/audit.jsonl`. */
+    readonly file: string;
+  };
+  readonly policy: {
+    /** Quiet period after a change in the policy dir before reloading, in ms. */
+    readonly reloadDebounceMs: number;
+  };
+}
+
+/** Where each value came from, for `sluice doctor` and error messages. */
+export type ConfigOrigin = "default" | "file" | "env" | "flag";
+
+export interface LoadedConfig {
+  readonly config: SluiceConfig;
+  /** The file that was read, or null when running on defaults. */
+  readonly file: string | null;
+  readonly origins: Readonly<Record<string, ConfigOrigin>>;
+}
