@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+export {};
 /**
  * Runs `bun test` (all of test/ by default, or the paths given), streams its output, and ends with
  * one line `N passed, N failed, N skipped` parsed from bun's totals; exits with bun's exit code.

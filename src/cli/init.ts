@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { listAssets, readAssetText } from "../assets/index.ts";
 import { DEFAULTS } from "../config/index.ts";
 import { UsageError, SluiceError } from "../errors/index.ts";
-import { isValidTrustDomain } from "../identity/index.ts";
+import { isValidTrustDomain, trustDomainProblem } from "../identity/index.ts";
 import { EXIT, type Command } from "./command.ts";
 
 export const initCommand: Command = {
@@ -26,7 +26,7 @@ Examples:
     const dir = String(flags.dir);
     const trustDomain = String(flags["trust-domain"]);
     if (!isValidTrustDomain(trustDomain)) {
-      throw new UsageError(`--trust-domain "${trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, ".", "-", "_")`);
+      throw new UsageError(`--trust-domain "${trustDomain}": ${trustDomainProblem(trustDomain)!.message}`);
     }
     const policyDir = join(dir, "policies");
     const config = readAssetText("templates/sluice.yaml").replaceAll("{{trustDomain}}", trustDomain).replaceAll("{{policyDir}}", policyDir);

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors/index.ts";
 import { GLOBAL_FLAGS, type Command, type FlagSpec, type FlagValues } from "./command.ts";
-import { suggest } from "./suggest.ts";
+import { suggest } from "../schema/index.ts";
 
 export interface ParsedInvocation {
   /** The chain of commands from the root, e.g. [sluice, policy, check]. */

@@ -20,6 +20,9 @@ export const DEFAULTS = {
   policy: { reloadDebounceMs: 100 },
 };
 
+/** Fields that accept null ("off", or "derive it"); every other field needs a value. */
+export const NULLABLE_FIELDS: ReadonlySet<string> = new Set(["issuer", "tls.certFile", "tls.keyFile", "proxy.explicit", "metrics.listen", "audit.file"]);
+
 /** The raw (pre-derivation) shape: DEFAULTS with every field optional, as written in sluice.yaml. */
 export type RawConfig = {
   -readonly [K in keyof typeof DEFAULTS]?: (typeof DEFAULTS)[K] extends Record<string, unknown>

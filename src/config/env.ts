@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors/index.ts";
-import { DEFAULTS, type RawConfig } from "./defaults.ts";
+import { DEFAULTS, NULLABLE_FIELDS, type RawConfig } from "./defaults.ts";
 
 /** `proxy.listen` → `SLUICE_PROXY_LISTEN`, `dataDir` → `SLUICE_DATA_DIR`. */
 export function envNameFor(path: string): string {
@@ -7,12 +7,12 @@ export function envNameFor(path: string): string {
 }
 
 /** Every overridable field path with its default, derived from DEFAULTS so the two cannot drift. */
-export function configFieldPaths(): { path: string; sample: unknown }[] {
-  const out: { path: string; sample: unknown }[] = [];
+export function configFieldPaths(): { path: string; sample: unknown; nullable: boolean }[] {
+  const out: { path: string; sample: unknown; nullable: boolean }[] = [];
   for (const [key, value] of Object.entries(DEFAULTS)) {
     if (value !== null && typeof value === "object") {
-      for (const [sub, subValue] of Object.entries(value)) out.push({ path: `${key}.${sub}`, sample: subValue });
-    } else out.push({ path: key, sample: value });
+      for (const [sub, subValue] of Object.entries(value)) out.push({ path: `${key}.${sub}`, sample: subValue, nullable: NULLABLE_FIELDS.has(`${key}.${sub}`) });
+    } else out.push({ path: key, sample: value, nullable: NULLABLE_FIELDS.has(key) });
   }
   return out;
 }
@@ -21,16 +21,16 @@ const NULLABLE_OFF = new Set(["", "off", "none"]);
 
 /**
  * Reads SLUICE_* overrides. Values are typed by the field's default: booleans take true/false,
- * numbers take integers, nullable fields take "" or "off" for null.
+ * numbers take integers, nullable fields take "", "off" or "none" for null.
  */
 export function readEnvOverrides(env: Readonly<Record<string, string | undefined>>): { raw: RawConfig; set: string[] } {
   const raw: Record<string, unknown> = {};
   const set: string[] = [];
-  for (const { path, sample } of configFieldPaths()) {
+  for (const { path, sample, nullable } of configFieldPaths()) {
     const name = envNameFor(path);
     const text = env[name];
     if (text === undefined) continue;
-    const value = coerce(name, text, sample);
+    const value = nullable && NULLABLE_OFF.has(text.toLowerCase()) ? null : coerce(name, text, sample);
     const [head, tail] = path.split(".") as [string, string | undefined];
     if (tail === undefined) raw[head] = value;
     else raw[head] = { ...(raw[head] as object | undefined), [tail]: value };
@@ -49,6 +49,5 @@ function coerce(name: string, text: string, sample: unknown): unknown {
     if (!/^\d{1,9}$/.test(text)) throw new ConfigError(`environment ${name}: expected a whole number, got "${text}"`);
     return Number(text);
   }
-  if (sample === null && NULLABLE_OFF.has(text.toLowerCase())) return null;
   return text;
 }

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { ConfigError } from "../errors/index.ts";
+import { trustDomainProblem } from "../identity/index.ts";
 import { formatHostPort, isLoopbackHost, parseHostPort } from "./address.ts";
 import { DEFAULTS, type RawConfig } from "./defaults.ts";
 import type { ConfigOrigin, SluiceConfig } from "./types.ts";
@@ -8,8 +9,6 @@ export interface ConfigLayer {
   readonly origin: ConfigOrigin;
   readonly raw: RawConfig;
 }
-
-const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 
 /** Merges layers over the defaults (later layers win), derives issuer/audit.file, checks semantics. */
 export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceConfig; origins: Record<string, ConfigOrigin> } {
@@ -33,9 +32,8 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
   const m = merged as typeof DEFAULTS;
   const where = (field: string) => `${field} (from ${origins[field] ?? "default"})`;
 
-  if (!TRUST_DOMAIN.test(m.trustDomain)) {
-    throw new ConfigError(`${where("trustDomain")}: "${m.trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, ".", "-", "_")`);
-  }
+  const tdProblem = trustDomainProblem(m.trustDomain);
+  if (tdProblem) throw new ConfigError(`${where("trustDomain")}: "${m.trustDomain}" is not a valid SPIFFE trust domain: ${tdProblem.message}`);
   const listen = parseHostPort(m.listen, where("listen"));
   const hasTls = m.tls.certFile !== null || m.tls.keyFile !== null;
   if (hasTls && (m.tls.certFile === null || m.tls.keyFile === null)) {

@@ -1,0 +1,19 @@
+import { auditCommand } from "./audit.ts";
+import type { Command } from "./command.ts";
+import { doctorCommand } from "./doctor.ts";
+import { initCommand } from "./init.ts";
+import { policyCommand } from "./policy.ts";
+import { serveCommand } from "./serve.ts";
+import { versionCommand } from "./version.ts";
+
+export const rootCommand: Command = {
+  name: "sluice",
+  summary: "sluice: identity, default-deny egress and credentials the agent never holds, for every AI agent on this host",
+  usage: "sluice COMMAND [flags]",
+  description: `Getting started:
+  sudo sluice init              write /etc/sluice/sluice.yaml and example policies
+  sudo sluice policy check      validate the policies
+  sudo sluice serve             run (works with no config at all)
+  sudo sluice doctor            check this host`,
+  subcommands: [serveCommand, initCommand, policyCommand, auditCommand, doctorCommand, versionCommand],
+};

@@ -1,0 +1,133 @@
+/**
+ * `sluice serve`: composes the parts. Start order: store → audit → policy → HTTP. Stop in reverse.
+ * A failure while starting stops what was started and rethrows (Caddy-style: all or nothing).
+ */
+import type { Elysia } from "elysia";
+import { AuditLog } from "../audit/index.ts";
+import { parseHostPort, type LoadedConfig } from "../config/index.ts";
+import { SluiceError, errnoCode } from "../errors/index.ts";
+import type { Logger } from "../log/index.ts";
+import { PolicyEngine, formatDiagnostic, type PolicyDiagnostic, type PolicySnapshot } from "../policy/index.ts";
+import { openStore, type Store } from "../store/index.ts";
+import { healthRoutes } from "./health.ts";
+import { createHttpApp } from "./http.ts";
+import { lastGoodPolicyStore } from "./last-good-policy.ts";
+
+export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
+
+export interface SluiceServer {
+  /** Base URL of the HTTP listener (with the real port when `listen` asked for port 0). */
+  readonly url: string;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly policy: PolicyEngine;
+  stop(reason: string): Promise<void>;
+}
+
+export class PolicyStartError extends SluiceError {
+  constructor(readonly diagnostics: readonly PolicyDiagnostic[]) {
+    super("ERR_POLICY_INVALID", `policy in force would be invalid and there is no last good policy to fall back to:\n${diagnostics.map((d) => "  " + formatDiagnostic(d)).join("\n")}`);
+  }
+}
+
+export async function startServer(loaded: LoadedConfig, logger: Logger): Promise<SluiceServer> {
+  const { config } = loaded;
+  const stack: (() => Promise<void> | void)[] = [];
+  const unwind = async () => {
+    for (const stop of stack.reverse()) await stop();
+  };
+  try {
+    const store = await openStore({ dataDir: config.dataDir, logger });
+    stack.push(() => store.close());
+
+    const audit = await AuditLog.open(store, { mirrorPath: config.audit.file, logger });
+    stack.push(() => audit.close());
+
+    const policy = await startPolicy(loaded, store, audit, logger);
+    stack.push(() => policy.stop());
+
+    let lastReloadFailed = false;
+    policy.subscribe(() => (lastReloadFailed = false));
+    policy.onError(() => (lastReloadFailed = true));
+    const app = createHttpApp({
+      logger: logger.child({ component: "http" }),
+      modules: [healthRoutes({ policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }) })],
+    });
+    const { host, port } = parseHostPort(config.listen, "listen");
+    listen(app, host, port, config);
+    stack.push(async () => void (await app.stop()));
+    const url = `${config.tls.certFile ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
+
+    const snapshot = policy.current();
+    logger.info("sluice serving", { url, issuer: config.issuer, policyDir: config.policyDir, policy: policyFields(snapshot), config: loaded.file ?? "defaults" });
+    audit.append({ kind: "serve.start", decision: "info", details: { url, policyGeneration: snapshot.generation, policyHash: snapshot.hash } });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      store,
+      audit,
+      policy,
+      stop(reason) {
+        stopping ??= (async () => {
+          logger.info("sluice stopping", { reason });
+          audit.append({ kind: "serve.stop", decision: "info", details: { reason } });
+          await unwind();
+          logger.info("sluice stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+async function startPolicy(loaded: LoadedConfig, store: Store, audit: AuditLog, logger: Logger): Promise<PolicyEngine> {
+  const { config } = loaded;
+  const log = logger.child({ component: "policy" });
+  const engine = new PolicyEngine({
+    dir: config.policyDir,
+    trustDomain: config.trustDomain,
+    logger: log,
+    debounceMs: config.policy.reloadDebounceMs,
+    lastGood: lastGoodPolicyStore(store),
+  });
+  const started = await engine.start();
+  for (const d of started.diagnostics) (d.severity === "error" ? log.error : log.warn)(formatDiagnostic(d));
+  if (!started.ok) {
+    if (!started.usedLastGood) throw new PolicyStartError(started.diagnostics.filter((d) => d.severity === "error"));
+    audit.append({ kind: "policy.reject", decision: "error", details: rejectDetails(started.diagnostics, "started with the last good policy") });
+  }
+  engine.subscribe((snapshot) => {
+    log.info("policy applied", policyFields(snapshot));
+    audit.append({ kind: "policy.apply", decision: "info", details: policyFields(snapshot) });
+  });
+  engine.onError((diagnostics) => {
+    for (const d of diagnostics) (d.severity === "error" ? log.error : log.warn)(formatDiagnostic(d));
+    log.error("policy rejected; the last good policy stays in force", { generation: engine.current().generation });
+    audit.append({ kind: "policy.reject", decision: "error", details: rejectDetails(diagnostics, "kept the last good policy") });
+  });
+  return engine;
+}
+
+function policyFields(s: PolicySnapshot): Record<string, unknown> {
+  return { generation: s.generation, hash: s.hash, ...s.stats };
+}
+
+function rejectDetails(diagnostics: readonly PolicyDiagnostic[], outcome: string): Record<string, unknown> {
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  return { outcome, errors: errors.length, first: errors.slice(0, 5).map(formatDiagnostic) };
+}
+
+function listen(app: Elysia, host: string, port: number, config: LoadedConfig["config"]): void {
+  try {
+    const tls = config.tls.certFile && config.tls.keyFile ? { cert: Bun.file(config.tls.certFile), key: Bun.file(config.tls.keyFile) } : undefined;
+    app.listen({ hostname: host, port, ...(tls ? { tls } : {}) });
+  } catch (err) {
+    const code = errnoCode(err);
+    const why = code === "EADDRINUSE" ? "the address is in use (another sluice or another program listens there)" : code === "EACCES" ? "permission denied (ports below 1024 need root)" : (err as Error).message;
+    throw new SluiceError("ERR_LISTEN", `listen ${config.listen}: ${why}; set listen in sluice.yaml or SLUICE_LISTEN`, { cause: err });
+  }
+}

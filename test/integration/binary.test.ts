@@ -1,0 +1,59 @@
+/**
+ * The compiled executable, alone in an empty directory with no node_modules: it answers
+ * `version`, writes its embedded examples with `init`, checks them, and serves (lmdb's native
+ * addon loads from inside the binary). Builds its own copy so it always tests the current source.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO, makeTempDirs, startServe } from "../support/serve-process.ts";
+import { runSluice } from "../support/run-sluice.ts";
+
+const work = mkdtempSync(join(tmpdir(), "sluice-binary-"));
+const empty = join(work, "empty");
+const binary = join(empty, "sluice");
+
+beforeAll(async () => {
+  const built = join(work, "build", "sluice");
+  const proc = Bun.spawn([process.execPath, "run", join(REPO, "build.ts"), "--outfile", built], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`);
+  mkdirSync(empty);
+  copyFileSync(built, binary);
+  rmSync(join(work, "build"), { recursive: true });
+}, 180_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("dist/sluice alone in an empty directory", () => {
+  test("answers version", async () => {
+    const r = await runSluice(["version", "--json"], { binary, cwd: empty });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ build: "binary" });
+  });
+
+  test("init writes the embedded examples and policy check accepts them", async () => {
+    const etc = join(work, "etc");
+    const init = await runSluice(["init", "--dir", etc], { binary, cwd: empty });
+    expect(init.code).toBe(0);
+    expect(readdirSync(join(etc, "policies")).sort()).toEqual(readdirSync(join(REPO, "policies")).filter((f) => f.endsWith(".yaml")).sort());
+    const check = await runSluice(["policy", "check", join(etc, "policies")], { binary, cwd: empty });
+    expect(check.stdout).toContain(": valid");
+    expect(check.code).toBe(0);
+  });
+
+  test("serves /healthz from its embedded LMDB, and ignores a .env in the working directory", async () => {
+    const dirs = makeTempDirs();
+    // Compiled with autoloadDotenv: false: this must not redirect the data dir.
+    writeFileSync(join(dirs.dir, ".env"), `SLUICE_DATA_DIR=${join(dirs.dir, "from-dotenv")}\n`);
+    const s = await startServe({ binary, dirs });
+    try {
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      expect(await s.stop()).toBe(0);
+      expect(existsSync(join(dirs.dataDir, "store", "data.mdb"))).toBe(true);
+      expect(existsSync(join(dirs.dir, "from-dotenv"))).toBe(false);
+    } finally {
+      s.cleanup();
+    }
+  }, 30_000);
+});
