@@ -25,6 +25,28 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/**
+ * The build plugin points the bundler at lmdb's addon by its path in this checkout; prove the
+ * binary carries it by hiding node_modules (a tmpfs over it, in a private mount namespace) and
+ * opening the store.
+ */
+async function expectLmdbLoadsWithoutNodeModules(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.warn("binary.test: skipping the hidden-node_modules check: mounting a tmpfs needs root");
+    return;
+  }
+  const script = `mount -t tmpfs none ${JSON.stringify(join(REPO, "node_modules"))} && exec ${JSON.stringify(binary)} audit verify`;
+  const proc = Bun.spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], {
+    cwd: empty,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", SLUICE_CONFIG: "none", SLUICE_DATA_DIR: dataDir },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  expect(stdout).toContain("audit log intact");
+}
+
 describe("dist/sluice alone in an empty directory", () => {
   test("answers version", async () => {
     const r = await runSluice(["version", "--json"], { binary, cwd: empty });
@@ -52,6 +74,7 @@ describe("dist/sluice alone in an empty directory", () => {
       expect(await s.stop()).toBe(0);
       expect(existsSync(join(dirs.dataDir, "store", "data.mdb"))).toBe(true);
       expect(existsSync(join(dirs.dir, "from-dotenv"))).toBe(false);
+      await expectLmdbLoadsWithoutNodeModules(dirs.dataDir);
     } finally {
       s.cleanup();
     }

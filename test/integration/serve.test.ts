@@ -90,7 +90,7 @@ describe("sluice serve", () => {
     writeFileSync(join(dirs.policyDir, "claude.yaml"), WORKLOAD(5432).replace("ports: [5432]", "ports: [99999]"));
     const again = await startServe({ dirs });
     expect((await health(again)).policy.hash).toBe(good.policy.hash);
-    expect(again.logs.some((l) => l.level === "error" && String(l.msg).includes("claude.yaml:10:16"))).toBe(true);
+    expect(again.logs.some((l) => l.level === "error" && String(l.msg).includes("claude.yaml:10:15"))).toBe(true);
     expect(await again.stop()).toBe(0);
 
     const fresh = makeTempDirs();
@@ -98,7 +98,7 @@ describe("sluice serve", () => {
     writeFileSync(join(fresh.policyDir, "claude.yaml"), WORKLOAD(5432).replace("ports: [5432]", "ports: [99999]"));
     const refused = await runSluice(["serve"], { env: { SLUICE_DATA_DIR: fresh.dataDir, SLUICE_POLICY_DIR: fresh.policyDir, SLUICE_LISTEN: "127.0.0.1:0" } });
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toContain("claude.yaml:10:16: error:");
+    expect(refused.stderr).toContain("claude.yaml:10:15: error:");
     expect(refused.stderr).toContain("no last good policy");
   }, 30_000);
 

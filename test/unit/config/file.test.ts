@@ -63,7 +63,7 @@ describe("sluice.yaml", () => {
     const message = configError("listen: 8443\nlog:\n  level: verbose\nkernel:\n  enabled: yes please\n");
     const lines = message.split("\n").slice(1).map((l) => l.replace(/^ {2}\S+?:/, ""));
     expect(lines).toEqual([
-      '1:9: error: invalid address "8443": use host:port, e.g. 127.0.0.1:8443 or [::1]:8443',
+      '1:9: error: expected string, got integer 8443',
       '3:10: error: unknown log level "verbose" (expected one of debug, info, warn, error)',
       '5:12: error: expected boolean (true or false), got string "yes please"',
     ]);
