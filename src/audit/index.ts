@@ -1,7 +1,7 @@
 export { AuditLog, type AuditLogOptions } from "./log.ts";
 export { formatRecord } from "./format.ts";
 export { canonicalJson } from "./canonical.ts";
-export { redactDetails, isSecretKey, REDACTED, DEFAULT_LIMITS, type RedactLimits } from "./redact.ts";
+export { redactDetails, isSecretKey, REDACTED, DEFAULT_LIMITS, type RedactLimits } from "../redact/index.ts";
 export { auditDb, GENESIS_HASH } from "./chain.ts";
 export { AuditError, type AuditErrorCode } from "./errors.ts";
 export {

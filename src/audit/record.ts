@@ -1,4 +1,4 @@
-import { redactDetails } from "./redact.ts";
+import { redactDetails } from "../redact/index.ts";
 import { AUDIT_DECISIONS, type AuditInput, type AuditRecord } from "./types.ts";
 
 const KIND = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;

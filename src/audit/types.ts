@@ -1,5 +1,5 @@
-export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
-export type JsonObject = { [key: string]: JsonValue };
+import type { JsonObject } from "../redact/index.ts";
+export type { JsonObject, JsonValue } from "../redact/index.ts";
 
 export type AuditDecision = "allow" | "deny" | "audit" | "info" | "error";
 export const AUDIT_DECISIONS: readonly AuditDecision[] = ["allow", "deny", "audit", "info", "error"];

@@ -2,6 +2,8 @@
  * Structured logging: one JSON object per line on stderr (stdout is for command output).
  * `format: text` gives `time level msg key=value…` for humans at a terminal.
  */
+import { redactDetails, type RedactLimits } from "../redact/index.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "json" | "text";
 export type LogFields = Record<string, unknown>;
@@ -31,8 +33,10 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVEL_RANK[level] < minRank) return;
-    const record = { time: new Date().toISOString(), level, msg, ...base, ...fields };
-    write(format === "json" ? JSON.stringify(record, errorReplacer) : toText(record));
+    // Same safety net as the audit log: secret-looking keys and values never reach a log line.
+    const safe = redactDetails(normalizeErrors({ ...base, ...fields }), LOG_REDACT_LIMITS);
+    const record = { time: new Date().toISOString(), level, msg, ...safe };
+    write(format === "json" ? JSON.stringify(record) : toText(record));
   };
 
   return {
@@ -47,13 +51,18 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
 /** A logger that drops everything (for library use in tests and one-shot commands). */
 export const silentLogger: Logger = createLogger({ write: () => {} });
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const code = (value as { code?: unknown }).code;
-    return code === undefined ? { message: value.message } : { message: value.message, code };
+const LOG_REDACT_LIMITS: RedactLimits = { maxDepth: 6, maxStringLength: 4096, maxArrayItems: 64, maxKeys: 64, maxNodes: 2000, maxBytes: 32_768 };
+
+/** Errors become `{message, code?}` (no stack: it goes nowhere near a log line meant for operators). */
+function normalizeErrors(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Error) {
+      const code = (v as { code?: unknown }).code;
+      out[k] = code === undefined ? { message: v.message } : { message: v.message, code };
+    } else out[k] = v;
   }
-  if (typeof value === "bigint") return value.toString();
-  return value;
+  return out;
 }
 
 function toText(record: Record<string, unknown>): string {
@@ -64,5 +73,5 @@ function toText(record: Record<string, unknown>): string {
 
 function formatValue(v: unknown): string {
   if (typeof v === "string") return /[\s"=]/.test(v) ? JSON.stringify(v) : v;
-  return JSON.stringify(v, errorReplacer);
+  return JSON.stringify(v);
 }

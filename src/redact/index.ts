@@ -1,4 +1,6 @@
-import type { JsonObject, JsonValue } from "./types.ts";
+/** Secret-safe copies of structured data, for the audit log and the structured log alike. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export type JsonObject = { [key: string]: JsonValue };
 
 export const REDACTED = "[redacted]";
 
