@@ -14,8 +14,17 @@ const MAX_ARG_LENGTH = 8192;
 
 /** Walks subcommands, then parses `--flag value`, `--flag=value`, `-f value`, `--` and positionals. */
 export function parseArgs(root: Command, argv: readonly string[]): ParsedInvocation {
-  if (argv.length > MAX_ARGV) throw new UsageError(`too many arguments (${argv.length}, at most ${MAX_ARGV})`);
   const path: Command[] = [root];
+  try {
+    return parseInto(path, argv);
+  } catch (e) {
+    if (e instanceof UsageError && e.command === undefined) throw new UsageError(e.message, commandPath(path));
+    throw e;
+  }
+}
+
+function parseInto(path: Command[], argv: readonly string[]): ParsedInvocation {
+  if (argv.length > MAX_ARGV) throw new UsageError(`too many arguments (${argv.length}, at most ${MAX_ARGV})`);
   let i = 0;
   for (; i < argv.length; i++) {
     const word = argv[i]!;

@@ -36,7 +36,7 @@ export async function runCli(root: Command, argv: readonly string[], io: CliIo =
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`sluice: ${err.message}\n`);
-      if (!err.message.includes("--help")) io.err(`run '${commandPath(path)} --help' for usage\n`);
+      if (!err.message.includes("--help")) io.err(`run '${err.command ?? commandPath(path)} --help' for usage\n`);
       return EXIT.usage;
     }
     if (err instanceof SluiceError) {

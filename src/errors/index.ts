@@ -20,9 +20,12 @@ export class ConfigError extends SluiceError {
   }
 }
 
-/** Wrong command-line usage: exit code 2. */
+/** Wrong command-line usage: exit code 2. `command` ("sluice policy explain") points at the right --help. */
 export class UsageError extends SluiceError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super("ERR_USAGE", message);
   }
 }

@@ -45,6 +45,13 @@ export function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/** A number is a secret only under a key that names one exactly (`pin: 1234`), not under `tokenCount`. */
+const NUMERIC_SECRET_KEYS = new Set([...SECRET_KEYS, "password", "passwd", "passphrase", "secret", "token", "apikey", "accesstoken", "refreshtoken", "clientsecret", "passcode"]);
+
+function isNumericSecretKey(key: string): boolean {
+  return NUMERIC_SECRET_KEYS.has(key.toLowerCase().replace(/[^a-z0-9]/g, ""));
+}
+
 /** Values that are credentials whatever key they sit under. */
 const SECRET_VALUES = [
   /^\s*(bearer|basic|dpop|token)\s+\S/i,
@@ -124,6 +131,10 @@ function redactObject(obj: Record<string, unknown>, depth: number, walk: Walk): 
     const raw = obj[key];
     if (raw === null || typeof raw === "boolean") {
       out[key] = raw; // "hasToken: true" says nothing secret
+      continue;
+    }
+    if (typeof raw === "number" && !isNumericSecretKey(key)) {
+      out[key] = Number.isFinite(raw) ? raw : String(raw); // counts: "credentialBindings: 3", "tokensIssued: 12"
       continue;
     }
     const value = isSecretKey(key) && raw !== undefined ? REDACTED : redactValue(raw, depth, walk);

@@ -32,6 +32,11 @@ describe("help everywhere", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("Commands:\n  check");
   });
+  test("a bad flag points at that command's help", async () => {
+    const r = await runSluice(["policy", "explain", "--pid", "1"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('sluice: unknown flag --pid for "sluice policy explain"\nrun \'sluice policy explain --help\' for usage\n');
+  });
   test("a misspelled command exits 2 with a suggestion", async () => {
     const r = await runSluice(["polcy", "check"]);
     expect(r.code).toBe(2);

@@ -111,6 +111,11 @@ describe("redaction of audit details", () => {
     expect(JSON.stringify(out).length).toBeLessThanOrEqual(DEFAULT_LIMITS.maxBytes);
   });
 
+  test("numbers under secret-looking keys are counts and stay, except exact secret names", () => {
+    const out = redactDetails({ credentialSources: 2, credentialBindings: 3, tokensIssued: 12, pin: 1234, otp: 987654, password: 42 });
+    expect(out).toEqual({ credentialSources: 2, credentialBindings: 3, tokensIssued: 12, pin: REDACTED, otp: REDACTED, password: REDACTED });
+  });
+
   test("isSecretKey", () => {
     for (const k of ["token", "id_token", "X-Api-Key", "clientSecret", "PASSWORD", "passwd", "cookie", "session_id", "signing_key", "pwd"]) {
       expect(isSecretKey(k), k).toBe(true);
