@@ -54,3 +54,4 @@ export { oneKey } from "./variant.ts";
 export type { VariantOptions, VariantValue, Variants } from "./variant.ts";
 export { anyNode, byShape, located, refine } from "./refine.ts";
 export { didYouMean, editDistance, suggest } from "./suggest.ts";
+export { duration, formatDuration, parseDuration } from "./duration.ts";
