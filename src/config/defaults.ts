@@ -18,10 +18,30 @@ export const DEFAULTS = {
   log: { level: "info" as const, format: "json" as const },
   audit: { file: null as string | null },
   policy: { reloadDebounceMs: 100 },
+  ca: { ttl: "30d", overlap: null as string | null, intermediateCertFile: null as string | null, intermediateKeyFile: null as string | null },
+  /** Other trust domains whose SVIDs sluice accepts (not overridable from the environment). */
+  federation: [] as FederationEntry[],
 };
 
+/** A federated trust domain: its bundle from a file, or from a SPIFFE bundle endpoint (https). */
+export interface FederationEntry {
+  trustDomain: string;
+  bundleFile?: string | null;
+  bundleEndpoint?: string | null;
+}
+
 /** Fields that accept null ("off", or "derive it"); every other field needs a value. */
-export const NULLABLE_FIELDS: ReadonlySet<string> = new Set(["issuer", "tls.certFile", "tls.keyFile", "proxy.explicit", "metrics.listen", "audit.file"]);
+export const NULLABLE_FIELDS: ReadonlySet<string> = new Set([
+  "issuer",
+  "tls.certFile",
+  "tls.keyFile",
+  "proxy.explicit",
+  "metrics.listen",
+  "audit.file",
+  "ca.overlap",
+  "ca.intermediateCertFile",
+  "ca.intermediateKeyFile",
+]);
 
 /** The raw (pre-derivation) shape: DEFAULTS with every field optional, as written in sluice.yaml. */
 export type RawConfig = {

@@ -10,6 +10,7 @@ export function envNameFor(path: string): string {
 export function configFieldPaths(): { path: string; sample: unknown; nullable: boolean }[] {
   const out: { path: string; sample: unknown; nullable: boolean }[] = [];
   for (const [key, value] of Object.entries(DEFAULTS)) {
+    if (Array.isArray(value)) continue; // lists (federation) come from the file only
     if (value !== null && typeof value === "object") {
       for (const [sub, subValue] of Object.entries(value)) out.push({ path: `${key}.${sub}`, sample: subValue, nullable: NULLABLE_FIELDS.has(`${key}.${sub}`) });
     } else out.push({ path: key, sample: value, nullable: NULLABLE_FIELDS.has(key) });

@@ -2,7 +2,8 @@ import { isAbsolute, join } from "node:path";
 import { ConfigError } from "../errors/index.ts";
 import { trustDomainProblem } from "../identity/index.ts";
 import { formatHostPort, isLoopbackHost, parseHostPort } from "./address.ts";
-import { DEFAULTS, type RawConfig } from "./defaults.ts";
+import { formatDuration, parseDuration } from "../schema/index.ts";
+import { DEFAULTS, type FederationEntry, type RawConfig } from "./defaults.ts";
 import type { ConfigOrigin, SluiceConfig } from "./types.ts";
 
 export interface ConfigLayer {
@@ -57,6 +58,9 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
     throw new ConfigError(`${where("policy.reloadDebounceMs")}: ${m.policy.reloadDebounceMs} is out of range (10-10000)`);
   }
 
+  const ca = resolveCa(m.ca, where);
+  const federation = resolveFederation(m.federation ?? [], m.trustDomain);
+
   const issuer = m.issuer ?? `${hasTls ? "https" : "http"}://${formatHostPort(listen)}`;
   checkIssuer(issuer, where("issuer"));
 
@@ -74,8 +78,41 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
     log: { ...m.log },
     audit: { file: m.audit.file ?? join(m.dataDir, "audit.jsonl") },
     policy: { ...m.policy },
+    ca,
+    federation,
   };
   return { config: deepFreeze(config), origins };
+}
+
+function resolveCa(raw: typeof DEFAULTS.ca, where: (f: string) => string): SluiceConfig["ca"] {
+  const ttlSeconds = durationField(raw.ttl, where("ca.ttl"), 3_600, 10 * 365 * 86_400);
+  const overlapSeconds = raw.overlap === null ? Math.floor(ttlSeconds / 6) : durationField(raw.overlap, where("ca.overlap"), 60, ttlSeconds - 60);
+  const { intermediateCertFile: certFile, intermediateKeyFile: keyFile } = raw;
+  if ((certFile === null) !== (keyFile === null)) throw new ConfigError("ca: set both intermediateCertFile and intermediateKeyFile, or neither");
+  for (const [field, v] of [["ca.intermediateCertFile", certFile], ["ca.intermediateKeyFile", keyFile]] as const) {
+    if (v !== null && !isAbsolute(v)) throw new ConfigError(`${where(field)}: "${v}" must be an absolute path`);
+  }
+  return { ttlSeconds, overlapSeconds, intermediate: certFile !== null && keyFile !== null ? { certFile, keyFile } : null };
+}
+
+function durationField(text: string, field: string, min: number, max: number): number {
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new ConfigError(`${field}: "${text}" is not a duration (e.g. 90s, 5m, 12h, 30d)`);
+  if (seconds < min || seconds > max) throw new ConfigError(`${field}: ${text} is out of range (${formatDuration(min)} to ${formatDuration(max)})`);
+  return seconds;
+}
+
+function resolveFederation(entries: readonly FederationEntry[], ownTrustDomain: string): SluiceConfig["federation"] {
+  const seen = new Set<string>();
+  return entries.map((e, i) => {
+    const field = `federation[${i}]`;
+    const problem = trustDomainProblem(e.trustDomain);
+    if (problem) throw new ConfigError(`${field}.trustDomain: "${e.trustDomain}": ${problem.message}`);
+    if (e.trustDomain === ownTrustDomain) throw new ConfigError(`${field}: ${e.trustDomain} is this host's own trust domain; federation lists other trust domains`);
+    if (seen.has(e.trustDomain)) throw new ConfigError(`${field}: ${e.trustDomain} is listed twice`);
+    seen.add(e.trustDomain);
+    return { trustDomain: e.trustDomain, bundleFile: e.bundleFile ?? null, bundleEndpoint: e.bundleEndpoint ?? null };
+  });
 }
 
 /** RFC 8414 §2: the issuer is an https URL with no query or fragment (http allowed on loopback). */

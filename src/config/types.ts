@@ -30,6 +30,14 @@ export interface SluiceConfig {
     /** Quiet period after a change in the policy dir before reloading, in ms. */
     readonly reloadDebounceMs: number;
   };
+  readonly ca: {
+    /** Lifetime of each CA signing key; a successor is prepared `overlapSeconds` before it ends. */
+    readonly ttlSeconds: number;
+    readonly overlapSeconds: number;
+    /** An operator-supplied intermediate CA (then sluice does not rotate: the operator does). */
+    readonly intermediate: { readonly certFile: string; readonly keyFile: string } | null;
+  };
+  readonly federation: readonly { readonly trustDomain: string; readonly bundleFile: string | null; readonly bundleEndpoint: string | null }[];
 }
 
 /** Where each value came from, for `sluice doctor` and error messages. */

@@ -80,6 +80,30 @@ describe("sluice.yaml", () => {
   test("semantic checks after the schema", () => {
     expect(configError("listen: 10.0.0.1:8443\n")).toBe("listen (from file): 10.0.0.1:8443 is not a loopback address, so it needs HTTPS: set tls.certFile and tls.keyFile (or listen on 127.0.0.1)");
   });
+  test("ca lifetimes and an operator intermediate", () => {
+    const loaded = loadConfig({ file: write("ca:\n  ttl: 60d\n  intermediateCertFile: /etc/pki/int.pem\n  intermediateKeyFile: /etc/pki/int.key\n"), env: {} });
+    expect(loaded.config.ca).toEqual({ ttlSeconds: 60 * 86_400, overlapSeconds: 10 * 86_400, intermediate: { certFile: "/etc/pki/int.pem", keyFile: "/etc/pki/int.key" } });
+    expect(loadConfig({ file: "none", env: { SLUICE_CA_TTL: "2d", SLUICE_CA_OVERLAP: "12h" } }).config.ca).toMatchObject({ ttlSeconds: 172_800, overlapSeconds: 43_200 });
+  });
+  test("ca errors", () => {
+    expect(configError("ca:\n  ttl: 10m\n")).toContain(":2:8: error: ca.ttl 10m is below the minimum 1h");
+    expect(configError("ca:\n  intermediateCertFile: /a.pem\n")).toBe("ca: set both intermediateCertFile and intermediateKeyFile, or neither");
+    expect(configError("ca:\n  ttl: 1d\n  overlap: 2d\n")).toBe("ca.overlap (from file): 2d is out of range (1m to 23h59m)");
+    expect(() => loadConfig({ file: "none", env: { SLUICE_CA_TTL: "forever" } })).toThrow('ca.ttl (from env): "forever" is not a duration (e.g. 90s, 5m, 12h, 30d)');
+  });
+  test("federation", () => {
+    const text = "federation:\n  - trustDomain: partner.example\n    bundleFile: /etc/sluice/partner.json\n  - trustDomain: other.example\n    bundleEndpoint: https://other.example/bundle\n";
+    expect(loadConfig({ file: write(text), env: {} }).config.federation).toEqual([
+      { trustDomain: "partner.example", bundleFile: "/etc/sluice/partner.json", bundleEndpoint: null },
+      { trustDomain: "other.example", bundleFile: null, bundleEndpoint: "https://other.example/bundle" },
+    ]);
+  });
+  test("federation errors", () => {
+    expect(configError("federation:\n  - trustDomain: a.example\n")).toContain(":2:5: error: set exactly one of `bundleFile` and `bundleEndpoint`");
+    expect(configError("federation:\n  - trustDomain: a.example\n    bundleEndpoint: http://a.example/b\n")).toContain(':3:21: error: invalid bundle endpoint URL "http://a.example/b": use an https:// URL');
+    expect(configError("federation:\n  - trustDomain: sluice.local\n    bundleFile: /b.json\n")).toBe("federation[0]: sluice.local is this host's own trust domain; federation lists other trust domains");
+    expect(configError("federation:\n  - trustDomain: a.example\n    bundleFile: /b.json\n  - trustDomain: a.example\n    bundleFile: /c.json\n")).toBe("federation[1]: a.example is listed twice");
+  });
   test("oversized file", () => {
     expect(configError("#".repeat(300_000))).toContain("bytes; the limit is 262144");
   });
