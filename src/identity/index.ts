@@ -34,3 +34,30 @@ export {
   tryParseSpiffeId,
 } from "./spiffe-id.ts";
 export type { SpiffeId, SpiffeIdResult, SpiffeIdRule } from "./spiffe-id.ts";
+
+export {
+  IdentityError,
+  PidReusedError,
+  ProcessAccessError,
+  ProcessChangedError,
+  ProcessGoneError,
+  ProcessInvalidError,
+  ProcfsError,
+} from "./errors.ts";
+export type { IdentityErrorCode } from "./errors.ts";
+export type { ProcessFacts, ProcessRef } from "./types.ts";
+export { assertSameProcess, readProcessFacts, readStartTime, DEFAULT_CMDLINE_LIMIT } from "./facts.ts";
+export type { FactsOptions } from "./facts.ts";
+export { DEFAULT_HASH_LIMITS } from "./exe-hash.ts";
+export type { ExeHash, HashLimits } from "./exe-hash.ts";
+export { cgroupDirectory, findCgroupV2Mount } from "./cgroup.ts";
+export type { CgroupV2Mount } from "./cgroup.ts";
+export { systemdFromCgroup } from "./systemd.ts";
+export type { SystemdFacts } from "./systemd.ts";
+export { compareCandidates, matchWorkload } from "./match.ts";
+export type { MatchCandidate, SelectorRef, WorkloadMatch } from "./match.ts";
+export type { WorkloadSource } from "./selectors.ts";
+export { Attestor } from "./attestor.ts";
+export type { Attestation, AttestorOptions, AttestorStats, IdentifyOptions } from "./attestor.ts";
+export { explainFacts, explainIdentity, formatExplanation } from "./explain.ts";
+export type { EntryCheck, ExplainOptions, IdentityExplanation, IdentitySummary, KeyCheck, WorkloadCheck } from "./explain.ts";
