@@ -1,18 +1,9 @@
-import { loadConfig, parseHostPort } from "../config/index.ts";
-import { configFlag } from "./config-flag.ts";
+import { parseHostPort } from "../config/index.ts";
+import { loadSnapshotOrReport, policySettings, trustDomainFlag } from "./policy-settings.ts";
 import { UsageError } from "../errors/index.ts";
 import { parseSpiffeId, spiffeIdFor } from "../identity/index.ts";
 import { formatDiagnostic, loadPolicyDir, type PolicyDiagnostic } from "../policy/index.ts";
 import { EXIT, type Command, type CommandContext } from "./command.ts";
-
-function policySettings(ctx: CommandContext): { dir: string; trustDomain: string } {
-  const { config } = loadConfig({ file: configFlag(ctx.flags), env: ctx.env });
-  const dir = ctx.args[0] ?? (typeof ctx.flags.dir === "string" ? ctx.flags.dir : config.policyDir);
-  const trustDomain = typeof ctx.flags["trust-domain"] === "string" ? ctx.flags["trust-domain"] : config.trustDomain;
-  return { dir, trustDomain };
-}
-
-const trustDomainFlag = { name: "trust-domain", kind: "string", placeholder: "TD", help: "trust domain to compile against (default: from config)" } as const;
 
 const checkCommand: Command = {
   name: "check",
@@ -75,15 +66,10 @@ Examples:
     const protocol = String(ctx.flags.protocol);
     if (protocol !== "tcp" && protocol !== "udp") throw new UsageError(`--protocol takes tcp or udp, got "${protocol}"`);
     const destination = parseDestination(ctx.flags.to);
-    const { dir, trustDomain } = policySettings(ctx);
-    const workload = toSpiffeId(ctx.flags.workload, trustDomain);
-    const result = await loadPolicyDir(dir, { trustDomain });
-    if (!result.snapshot) {
-      for (const d of result.diagnostics) ctx.err(formatDiagnostic(d) + "\n");
-      ctx.err(`${dir}: invalid policy; nothing to explain\n`);
-      return EXIT.policyInvalid;
-    }
-    const explanation = result.snapshot.explainEgress(workload, { ...destination, protocol });
+    const loaded = await loadSnapshotOrReport(ctx);
+    if (!loaded) return EXIT.policyInvalid;
+    const workload = toSpiffeId(ctx.flags.workload, loaded.trustDomain);
+    const explanation = loaded.snapshot.explainEgress(workload, { ...destination, protocol });
     if (ctx.flags.json) ctx.out(JSON.stringify({ workload, destination: { ...destination, protocol }, ...explanation }) + "\n");
     else ctx.out(explanation.text.endsWith("\n") ? explanation.text : explanation.text + "\n");
     return EXIT.ok;

@@ -1,9 +1,11 @@
 import { auditCommand } from "./audit.ts";
 import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor.ts";
+import { identifyCommand } from "./identify.ts";
 import { initCommand } from "./init.ts";
 import { policyCommand } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
+import { svidCommand } from "./svid.ts";
 import { versionCommand } from "./version.ts";
 
 export const rootCommand: Command = {
@@ -15,5 +17,5 @@ export const rootCommand: Command = {
   sudo sluice policy check      validate the policies
   sudo sluice serve             run (works with no config at all)
   sudo sluice doctor            check this host`,
-  subcommands: [serveCommand, initCommand, policyCommand, auditCommand, doctorCommand, versionCommand],
+  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, auditCommand, doctorCommand, versionCommand],
 };
