@@ -1,4 +1,5 @@
 import { auditCommand } from "./audit.ts";
+import { bundleCommand } from "./bundle.ts";
 import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor.ts";
 import { identifyCommand } from "./identify.ts";
@@ -17,5 +18,5 @@ export const rootCommand: Command = {
   sudo sluice policy check      validate the policies
   sudo sluice serve             run (works with no config at all)
   sudo sluice doctor            check this host`,
-  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, auditCommand, doctorCommand, versionCommand],
+  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, auditCommand, doctorCommand, versionCommand],
 };

@@ -11,6 +11,7 @@ import { PolicyEngine, formatDiagnostic, type PolicyDiagnostic, type PolicySnaps
 import { openStore, type Store } from "../store/index.ts";
 import { healthRoutes } from "./health.ts";
 import { createHttpApp } from "./http.ts";
+import { startIdentity, type IdentityServices } from "./identity.ts";
 import { lastGoodPolicyStore } from "./last-good-policy.ts";
 
 export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
@@ -18,6 +19,7 @@ export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
 export interface SluiceServer {
   /** Base URL of the HTTP listener (with the real port when `listen` asked for port 0). */
   readonly url: string;
+  readonly identity: IdentityServices;
   readonly store: Store;
   readonly audit: AuditLog;
   readonly policy: PolicyEngine;
@@ -46,12 +48,15 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     const policy = await startPolicy(loaded, store, audit, logger);
     stack.push(() => policy.stop());
 
+    const identity = await startIdentity({ config, store, audit, policy, logger });
+    stack.push(identity.stop);
+
     let lastReloadFailed = false;
     policy.subscribe(() => (lastReloadFailed = false));
     policy.onError(() => (lastReloadFailed = true));
     const app = createHttpApp({
       logger: logger.child({ component: "http" }),
-      modules: [healthRoutes({ policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }) })],
+      modules: [healthRoutes({ policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }) }), ...identity.value.routes],
     });
     const { host, port } = parseHostPort(config.listen, "listen");
     listen(app, host, port, config);
@@ -59,12 +64,22 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     const url = `${config.tls.certFile ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
 
     const snapshot = policy.current();
-    logger.info("sluice serving", { url, issuer: config.issuer, policyDir: config.policyDir, policy: policyFields(snapshot), config: loaded.file ?? "defaults" });
+    logger.info("sluice serving", {
+      url,
+      issuer: config.issuer,
+      trustDomain: config.trustDomain,
+      workloadSocket: identity.value.workloadSocket,
+      ca: identity.value.ca.mode,
+      policyDir: config.policyDir,
+      policy: policyFields(snapshot),
+      config: loaded.file ?? "defaults",
+    });
     audit.append({ kind: "serve.start", decision: "info", details: { url, policyGeneration: snapshot.generation, policyHash: snapshot.hash } });
 
     let stopping: Promise<void> | undefined;
     return {
       url,
+      identity: identity.value,
       store,
       audit,
       policy,

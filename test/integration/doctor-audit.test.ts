@@ -52,22 +52,27 @@ describe("sluice audit tail -f", () => {
   test("follows records appended by a running sluice serve, from another process", async () => {
     const s = await startServe();
     cleanups.push(() => s.cleanup());
-    const tail = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "audit", "tail", "-f", "--json", "-n", "0"], {
+    // -n 1: tail prints serve.start first, which tells us it is following before the event happens.
+    const tail = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "audit", "tail", "-f", "--json", "-n", "1"], {
       env: { PATH: process.env.PATH ?? "/usr/bin", SLUICE_CONFIG: "none", SLUICE_DATA_DIR: s.dataDir },
       stdout: "pipe",
       stderr: "pipe",
     });
     cleanups.push(() => tail.kill("SIGKILL"));
-    await Bun.sleep(300);
-    writeFileSync(join(s.policyDir, "host.yaml"), "apiVersion: sluice/v1alpha1\nkind: HostPolicy\nmetadata: {name: host}\nspec:\n  unmanaged: audit\n");
     const reader = tail.stdout.getReader();
     let text = "";
-    const deadline = Date.now() + 10_000;
-    while (!text.includes('"policy.apply"') && Date.now() < deadline) {
-      const { value, done } = await Promise.race([reader.read(), Bun.sleep(10_000).then(() => ({ value: undefined, done: true }))]);
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    const readUntil = async (needle: string) => {
+      const deadline = Date.now() + 15_000;
+      while (!text.includes(needle) && Date.now() < deadline) {
+        const { value, done } = await Promise.race([reader.read(), Bun.sleep(15_000).then(() => ({ value: undefined, done: true }))]);
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil('"serve.start"');
+    expect(text).toContain('"serve.start"');
+    writeFileSync(join(s.policyDir, "host.yaml"), "apiVersion: sluice/v1alpha1\nkind: HostPolicy\nmetadata: {name: host}\nspec:\n  unmanaged: audit\n");
+    await readUntil('"policy.apply"');
     const record = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind: string; hash: string; prev: string }).find((r) => r.kind === "policy.apply");
     expect(record).toBeDefined();
     expect(record!.hash).toMatch(/^[0-9a-f]{64}$/);

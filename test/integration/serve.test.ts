@@ -63,9 +63,9 @@ describe("sluice serve", () => {
     const tail = await runSluice(["audit", "tail", "-n", "100", "--json"], { env });
     expect(tail.code).toBe(0);
     const kinds = tail.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { kind: string }).kind);
-    expect(kinds).toEqual(["serve.start", "policy.apply", "policy.reject", "policy.apply", "serve.stop"]);
+    expect(kinds).toEqual(["spiffe.x509-authority.create", "spiffe.jwt-authority.create", "serve.start", "policy.apply", "policy.reject", "policy.apply", "serve.stop"]);
     const verify = await runSluice(["audit", "verify"], { env });
-    expect(verify.stdout).toContain("audit log intact: 5 records");
+    expect(verify.stdout).toContain("audit log intact: 7 records");
     expect(verify.code).toBe(0);
   }, 30_000);
 
@@ -73,7 +73,7 @@ describe("sluice serve", () => {
     const s = await startServe();
     cleanups.push(() => s.cleanup());
     const dirs = { dir: s.dir, dataDir: s.dataDir, policyDir: s.policyDir };
-    const second = await runSluice(["serve"], { env: { SLUICE_DATA_DIR: dirs.dataDir, SLUICE_POLICY_DIR: dirs.policyDir, SLUICE_LISTEN: "127.0.0.1:0" } });
+    const second = await runSluice(["serve"], { env: { SLUICE_DATA_DIR: dirs.dataDir, SLUICE_POLICY_DIR: dirs.policyDir, SLUICE_LISTEN: "127.0.0.1:0", SLUICE_WORKLOAD_SOCKET: join(dirs.dir, "run2", "workload.sock") } });
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`data dir ${dirs.dataDir} is in use by another sluice (pid ${s.proc.pid}); stop it first`);
     expect(await s.stop("SIGINT")).toBe(0);
@@ -96,7 +96,7 @@ describe("sluice serve", () => {
     const fresh = makeTempDirs();
     cleanups.push(() => require("node:fs").rmSync(fresh.dir, { recursive: true, force: true }));
     writeFileSync(join(fresh.policyDir, "claude.yaml"), WORKLOAD(5432).replace("ports: [5432]", "ports: [99999]"));
-    const refused = await runSluice(["serve"], { env: { SLUICE_DATA_DIR: fresh.dataDir, SLUICE_POLICY_DIR: fresh.policyDir, SLUICE_LISTEN: "127.0.0.1:0" } });
+    const refused = await runSluice(["serve"], { env: { SLUICE_DATA_DIR: fresh.dataDir, SLUICE_POLICY_DIR: fresh.policyDir, SLUICE_LISTEN: "127.0.0.1:0", SLUICE_WORKLOAD_SOCKET: join(fresh.dir, "run2", "workload.sock") } });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain("claude.yaml:10:15: error:");
     expect(refused.stderr).toContain("no last good policy");

@@ -51,6 +51,7 @@ export async function startServe(opts: { binary?: string; env?: Record<string, s
       SLUICE_DATA_DIR: dirs.dataDir,
       SLUICE_POLICY_DIR: dirs.policyDir,
       SLUICE_LISTEN: "127.0.0.1:0",
+      SLUICE_WORKLOAD_SOCKET: join(dirs.dir, "run", "workload.sock"),
       SLUICE_CONFIG: "none",
       SLUICE_LOG_LEVEL: "debug",
       ...opts.env,
