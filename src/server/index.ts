@@ -74,6 +74,7 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
       policy: policyFields(snapshot),
       config: loaded.file ?? "defaults",
     });
+    warnNotYetBuilt(config, logger);
     audit.append({ kind: "serve.start", decision: "info", details: { url, policyGeneration: snapshot.generation, policyHash: snapshot.hash } });
 
     let stopping: Promise<void> | undefined;
@@ -125,6 +126,15 @@ async function startPolicy(loaded: LoadedConfig, store: Store, audit: AuditLog, 
     audit.append({ kind: "policy.reject", decision: "error", details: rejectDetails(diagnostics, "kept the last good policy") });
   });
   return engine;
+}
+
+/** Settings this build accepts but does not act on yet: say so, never imply protection that is not there. */
+function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger): void {
+  const missing: string[] = [];
+  if (config.kernel.enabled) missing.push("kernel egress enforcement (kernel.enabled): egress is NOT enforced; `sluice policy explain` shows what would be decided");
+  missing.push(`the injection proxy (proxy.listen ${config.proxy.listen}${config.proxy.explicit ? `, proxy.explicit ${config.proxy.explicit}` : ""})`);
+  if (config.metrics.listen) missing.push(`metrics (metrics.listen ${config.metrics.listen})`);
+  for (const what of missing) logger.warn(`not built yet in this version: ${what}`);
 }
 
 function policyFields(s: PolicySnapshot): Record<string, unknown> {
