@@ -108,7 +108,9 @@ describe("the cache notices what changes a process's identity", () => {
     attestor.close();
   });
 
-  test.skipIf(!isRoot || process.arch !== "x64" || !existsSync("/usr/bin/perl"))("seteuid after it was cached", async () => {
+  const seteuidSkip = !isRoot ? "not root" : process.arch !== "x64" ? `prctl number is for x64, not ${process.arch}` : !existsSync("/usr/bin/perl") ? "no /usr/bin/perl" : "";
+  if (seteuidSkip) console.warn(`attestor: skipping "seteuid after it was cached": ${seteuidSkip}`);
+  test.skipIf(seteuidSkip !== "")("seteuid after it was cached", async () => {
     // perl as root: on a line, set euid/egid to 65534 and mark itself dumpable again (prctl 157,
     // PR_SET_DUMPABLE=4: x86-64 numbers) so /proc/PID shows its owner; then wait.
     const code = '$|=1; <STDIN>; $) = "65534 65534"; $> = 65534; syscall(157, 4, 1, 0, 0, 0); print "done\\n"; <STDIN>;';

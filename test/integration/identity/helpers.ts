@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { findCgroupV2Mount } from "../../../src/identity/index.ts";
 
 export const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("identity tests: not root, so the tests that need other uids (setpriv), cgroups or pid namespaces are skipped");
 /** The real `sleep` executable (resolved: /bin is a link on merged-/usr systems). */
 export const SLEEP = realpathSync(Bun.which("sleep") ?? "/bin/sleep");
 export const SH = realpathSync("/bin/sh");

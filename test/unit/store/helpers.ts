@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("store tests: not root, so the test that chowns a key to another user is skipped");
 export const NOBODY = 65534;
 
 /** A fresh temp directory; `cleanup` removes it. Tests put their data dir at `<root>/data`. */
