@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { decodeJwt } from "jose";
+import { SvidError } from "../../../src/spiffe/index.ts";
 import { identity, NOBODY, spawnClient, startHarness, until, type Harness } from "./support/harness.ts";
 
 const TD = "spiffe://example.org";
@@ -89,11 +90,13 @@ describe("FetchX509SVID (Workload API §5.2.1)", () => {
     const c = spawnClient(h.socketPath, ["x509", "--count", "2"]);
     await c.next();
     const first = await c.next();
-    const before = h.ca.roots.length;
-    h.ca.addRoot();
+    const before = h.ca.bundle().x509Authorities.length;
+    h.ca.rotateNow(); // a successor authority is published (not yet signing): the bundle changes
+    expect(h.ca.bundle().x509Authorities).toHaveLength(before + 1);
     const second = await c.next();
     expect(second.serial).toBe(first.serial);
     expect(second.bundleCount).toBe(before + 1);
+    expect(second.signedByBundle).toBe(true);
     expect(second.federated).toEqual(["spiffe://partner.test"]);
     await c.exited;
   });
@@ -111,7 +114,7 @@ describe("FetchX509SVID (Workload API §5.2.1)", () => {
     expect(h.audit.ofKind("workload_api.deny").at(-1)).toMatchObject({ decision: "deny", uid: NOBODY, details: { rpc: "FetchX509SVID", reason: "no matching WorkloadIdentity" } });
     // one subscription per server, not per stream
     expect(h.callers.listenerCount).toBe(1);
-    expect(h.ca.listenerCount).toBe(1);
+    expect(h.svids.listenerCount).toBe(1);
   });
 
   test("a caller that matches no WorkloadIdentity gets PermissionDenied (§5.2.1, Endpoint §6)", async () => {
@@ -136,7 +139,7 @@ describe("FetchX509Bundles (§5.2.2)", () => {
   test("first message: own and federated trust domains, keyed by trust domain SPIFFE ID", async () => {
     h.callers.set(NOBODY, identity("agent"));
     const { lines } = await run(["x509-bundles"]);
-    expect(lines[0]).toMatchObject({ type: "x509-bundles", bundles: { [TD]: h.ca.roots.length, "spiffe://partner.test": 1 } });
+    expect(lines[0]).toMatchObject({ type: "x509-bundles", bundles: { [TD]: h.ca.bundle().x509Authorities.length, "spiffe://partner.test": 1 } });
   });
 
   test("unmatched caller: PermissionDenied", async () => {
@@ -186,9 +189,17 @@ describe("JWT-SVID profile (§6)", () => {
     const { lines } = await run(["jwt-bundles"]);
     expect(lines[0].type).toBe("jwt-bundles");
     const jwks = lines[0].bundles[TD];
-    expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", use: "jwt-svid" });
-    expect(jwks.keys[0].d).toBeUndefined();
+    // exactly the CA's published JWT authorities (a rotation earlier in this file added a successor)
+    const published = h.ca.bundle().jwtAuthorities;
+    expect(published.length).toBeGreaterThanOrEqual(1);
+    expect(jwks.keys).toHaveLength(published.length);
+    published.forEach((a, i) => expect(jwks.keys[i]).toEqual({ ...a.jwk, kid: a.kid, use: "jwt-svid" }));
+    for (const key of jwks.keys) {
+      expect(key).toMatchObject({ kty: "EC", crv: "P-256", use: "jwt-svid" });
+      expect(key.d).toBeUndefined();
+    }
+    // the federated trust domain's JWT authorities too
+    expect(lines[0].bundles["spiffe://partner.test"].keys.map((k: { kid: string }) => k.kid)).toEqual(h.partner.bundle().jwtAuthorities.map((a) => a.kid));
   });
 
   test("ValidateJWTSVID: a valid token → SPIFFE ID and claims as a Struct (§6.2.3)", async () => {
@@ -198,8 +209,13 @@ describe("JWT-SVID profile (§6)", () => {
     expect(lines[0]).toMatchObject({ type: "validate", spiffeId: `${TD}/agent` });
     const claims = lines[0].claims.fields;
     expect(claims.sub).toMatchObject({ stringValue: `${TD}/agent` });
-    expect(claims.aud.listValue.values[0].stringValue).toBe("svc");
+    // the CA sends a single audience as a string (RFC 7519 §4.1.3), several as a list
+    expect(claims.aud).toMatchObject({ stringValue: "svc" });
     expect(claims.exp.numberValue).toBeGreaterThan(Date.now() / 1000);
+    const two = (await run(["jwt", "--audience", "svc", "--audience", "other"])).lines[0].svids[0].svid;
+    const both = (await run(["validate", "--audience", "svc", "--token", two])).lines[0];
+    expect(both).toMatchObject({ type: "validate", spiffeId: `${TD}/agent` });
+    expect(both.claims.fields.aud.listValue.values.map((v: { stringValue: string }) => v.stringValue)).toEqual(["svc", "other"]);
   });
 
   test("ValidateJWTSVID: wrong audience, garbage, missing fields → InvalidArgument", async () => {
@@ -208,7 +224,16 @@ describe("JWT-SVID profile (§6)", () => {
     const wrongAud = (await run(["validate", "--audience", "not-svc", "--token", token])).lines[0];
     expect(wrongAud).toMatchObject({ type: "error", codeName: "INVALID_ARGUMENT" });
     expect(wrongAud.details).toContain("aud");
-    expect((await run(["validate", "--audience", "svc", "--token", "not.a.jwt"])).lines[0]).toMatchObject({ codeName: "INVALID_ARGUMENT" });
+    // the CA's verdict, as the client is told it: SvidError with the JWT-SVID rule that failed
+    const audErr = await h.svids.validateJwtSvid(token, "not-svc").catch((e) => e);
+    expect(audErr).toBeInstanceOf(SvidError);
+    expect(audErr).toMatchObject({ code: "ERR_JWT_SVID_INVALID", rule: "aud-mismatch" });
+    expect(wrongAud.details).toBe(`invalid JWT-SVID: ${audErr.message}`);
+    const garbage = (await run(["validate", "--audience", "svc", "--token", "not.a.jwt"])).lines[0];
+    expect(garbage).toMatchObject({ codeName: "INVALID_ARGUMENT" });
+    const garbageErr = await h.svids.validateJwtSvid("not.a.jwt", "svc").catch((e) => e);
+    expect(garbageErr).toMatchObject({ code: "ERR_JWT_SVID_INVALID", rule: "malformed" });
+    expect(garbage.details).toBe(`invalid JWT-SVID: ${garbageErr.message}`);
     expect((await run(["validate", "--audience", "svc"])).lines[0]).toMatchObject({ codeName: "INVALID_ARGUMENT", details: "svid must be specified" });
     expect((await run(["validate", "--token", token])).lines[0]).toMatchObject({ codeName: "INVALID_ARGUMENT", details: "audience must be specified" });
   });

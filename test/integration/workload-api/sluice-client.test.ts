@@ -84,7 +84,7 @@ describe("fetchJwtSvid", () => {
     h.callers.set(SELF_UID, identity("cli"));
     const jwt = await fetchJwtSvid(h.socketPath, "https://api.example.com");
     expect(jwt.spiffeId).toBe(`${TD}/cli`);
-    expect(decodeJwt(jwt.token)).toMatchObject({ sub: `${TD}/cli`, aud: ["https://api.example.com"] });
+    expect(decodeJwt(jwt.token)).toMatchObject({ sub: `${TD}/cli`, aud: "https://api.example.com" }); // one audience: a string (RFC 7519 §4.1.3)
     expect(jwt.expiresAt).toBeGreaterThan(Date.now());
   });
 

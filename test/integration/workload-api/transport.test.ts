@@ -14,7 +14,7 @@ import { grpcCall } from "../../../src/spiffe/workload-api/grpc/client.ts";
 import { encodeEmpty, encodeValidateJwtSvidRequest } from "../../../src/spiffe/workload-api/proto/messages.ts";
 import { UidCallers } from "./support/callers.ts";
 import { identity, makeStaleSocket, NOBODY, spawnClient, startHarness, until, type ClientProcess, type Harness } from "./support/harness.ts";
-import { TestSvidSource } from "./support/test-ca.ts";
+import { openTestCAs } from "./support/real-ca.ts";
 
 const SELF_UID = process.getuid!();
 const HEADER = { "workload.spiffe.io": "true" };
@@ -38,8 +38,9 @@ function tempDir(): string {
 }
 
 async function newServer(socketPath: string) {
-  const ca = await new TestSvidSource().init();
-  return createWorkloadApiServer({ socketPath, svids: ca, callers: new UidCallers(), logger: silentLogger });
+  const cas = await openTestCAs(silentLogger);
+  cleanups.push(() => cas.close());
+  return createWorkloadApiServer({ socketPath, svids: cas.svids, callers: new UidCallers(), logger: silentLogger });
 }
 
 function session(path: string): http2.ClientHttp2Session {
@@ -215,7 +216,8 @@ describe("shutdown and failures", () => {
     h.callers.fail = true;
     expect((await grpcCall(h.socketPath, X509, encodeEmpty(), { metadata: HEADER, stopAfter: 1 }).catch((e) => e)).code).toBe("ERR_GRPC_UNAVAILABLE");
     h.callers.fail = false;
-    h.ca.failIssuance = true;
+    h.ca.close(); // the real CA refuses to issue from now on
+    expect(await h.svids.issueX509Svid({ spiffeId: identity("x").spiffeId, ttlSeconds: 60 }).catch((e) => e)).toMatchObject({ code: "ERR_CA_CLOSED" });
     const err = await grpcCall(h.socketPath, X509, encodeEmpty(), { metadata: HEADER, stopAfter: 1 }).catch((e) => e);
     expect(err.code).toBe("ERR_GRPC_UNAVAILABLE");
     expect(err.message).toBe("could not issue an X.509-SVID; try again");

@@ -1,4 +1,7 @@
-/** Starts a real Workload API server on a temp socket and runs clients as other processes/uids. */
+/**
+ * Starts a real Workload API server on a temp socket, backed by sluice's real CA (real-ca.ts), and
+ * runs clients as other processes/uids.
+ */
 import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +9,8 @@ import type { AuditInput } from "../../../../src/audit/index.ts";
 import { createLogger, silentLogger, type Logger } from "../../../../src/log/index.ts";
 import { createWorkloadApiServer, type WorkloadApiServer, type WorkloadApiServerOptions } from "../../../../src/spiffe/workload-api/index.ts";
 import { UidCallers } from "./callers.ts";
-import { TestSvidSource } from "./test-ca.ts";
+import { openTestCAs, TRUST_DOMAIN, type CountingSvidSource } from "./real-ca.ts";
+import type { TrustDomainCA } from "../../../../src/spiffe/index.ts";
 
 export const NOBODY = 65534;
 export const CLIENT_SCRIPT = join(import.meta.dir, "grpcjs-client.ts");
@@ -24,7 +28,12 @@ export class RecordingAudit {
 export interface Harness {
   dir: string;
   socketPath: string;
-  ca: TestSvidSource;
+  /** sluice's real CA for example.org: `rotateNow()`, `bundle()`, `close()` are the real thing. */
+  ca: TrustDomainCA;
+  /** The real CA of the federated trust domain partner.test (its bundle is in `ca.bundles`). */
+  partner: TrustDomainCA;
+  /** What the server was given: `svidSourceFor(ca)`, with its bundle subscriptions counted. */
+  svids: CountingSvidSource;
   callers: UidCallers;
   audit: RecordingAudit;
   server: WorkloadApiServer;
@@ -35,21 +44,30 @@ export async function startHarness(options: Partial<WorkloadApiServerOptions> = 
   const dir = mkdtempSync(join(tmpdir(), "sluice-wlapi-"));
   chmodSync(dir, 0o755); // reachable by the unprivileged client
   const socketPath = join(dir, "run", "workload.sock");
-  const ca = await new TestSvidSource().init();
   const callers = new UidCallers();
   const audit = new RecordingAudit();
   const logger: Logger = process.env.SLUICE_TEST_LOG ? createLogger({ level: "debug", format: "text" }) : silentLogger;
-  const server = createWorkloadApiServer({ socketPath, svids: ca, callers, logger, audit, ...options });
-  await server.start();
+  const cas = await openTestCAs(logger);
+  const server = createWorkloadApiServer({ socketPath, svids: cas.svids, callers, logger, audit, ...options });
+  try {
+    await server.start();
+  } catch (err) {
+    await cas.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     dir,
     socketPath,
-    ca,
+    ca: cas.ca,
+    partner: cas.partner,
+    svids: cas.svids,
     callers,
     audit,
     server,
     async close() {
       await server.stop();
+      await cas.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -118,7 +136,7 @@ export function spawnClient(socketPath: string, args: string[], uid = NOBODY): C
   };
 }
 
-export const identity = (name: string, x509TTLSeconds = 3600, jwtTTLSeconds = 300) => ({ spiffeId: `spiffe://example.org/${name}`, x509TTLSeconds, jwtTTLSeconds });
+export const identity = (name: string, x509TTLSeconds = 3600, jwtTTLSeconds = 300) => ({ spiffeId: `spiffe://${TRUST_DOMAIN}/${name}`, x509TTLSeconds, jwtTTLSeconds });
 
 /** A socket file nothing listens on, as a crashed server leaves behind (the binder is SIGKILLed). */
 export async function makeStaleSocket(path: string): Promise<string> {
