@@ -14,7 +14,7 @@ export const DEFAULTS = {
   workloadSocket: "/run/sluice/workload.sock",
   proxy: { listen: "127.0.0.1:15001", explicit: null as string | null },
   metrics: { listen: "127.0.0.1:9464" as string | null },
-  kernel: { enabled: true },
+  kernel: { enabled: true, cgroup: null as string | null, pinDir: "/sys/fs/bpf/sluice" },
   log: { level: "info" as const, format: "json" as const },
   audit: { file: null as string | null },
   policy: { reloadDebounceMs: 100 },
@@ -39,6 +39,7 @@ export const NULLABLE_FIELDS: ReadonlySet<string> = new Set([
   "metrics.listen",
   "audit.file",
   "ca.overlap",
+  "kernel.cgroup",
   "ca.intermediateCertFile",
   "ca.intermediateKeyFile",
 ]);

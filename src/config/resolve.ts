@@ -53,6 +53,8 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
     const v = m.tls[field];
     if (v !== null && !isAbsolute(v)) throw new ConfigError(`${where(`tls.${field}`)}: "${v}" must be an absolute path`);
   }
+  if (m.kernel.cgroup !== null && !isAbsolute(m.kernel.cgroup)) throw new ConfigError(`${where("kernel.cgroup")}: "${m.kernel.cgroup}" must be an absolute path`);
+  if (!isAbsolute(m.kernel.pinDir)) throw new ConfigError(`${where("kernel.pinDir")}: "${m.kernel.pinDir}" must be an absolute path`);
   if (m.audit.file !== null && !isAbsolute(m.audit.file)) throw new ConfigError(`${where("audit.file")}: "${m.audit.file}" must be an absolute path`);
   if (m.policy.reloadDebounceMs < 10 || m.policy.reloadDebounceMs > 10_000) {
     throw new ConfigError(`${where("policy.reloadDebounceMs")}: ${m.policy.reloadDebounceMs} is out of range (10-10000)`);

@@ -15,7 +15,7 @@ export const configSchema = object(
     workloadSocket: optional(absolutePath),
     proxy: optional(object({ listen: optional(hostPort), explicit: optional(hostPort) }, { what: "proxy" })),
     metrics: optional(object({ listen: optional(hostPort) }, { what: "metrics" })),
-    kernel: optional(object({ enabled: optional(boolean()) }, { what: "kernel" })),
+    kernel: optional(object({ enabled: optional(boolean()), cgroup: optional(absolutePath), pinDir: optional(absolutePath) }, { what: "kernel" })),
     log: optional(object({ level: optional(enumOf(["debug", "info", "warn", "error"], { what: "log level" })), format: optional(enumOf(["json", "text"], { what: "log format" })) }, { what: "log" })),
     audit: optional(object({ file: optional(absolutePath) }, { what: "audit" })),
     policy: optional(object({ reloadDebounceMs: optional(integer({ min: 10, max: 10_000, what: "reloadDebounceMs" })) }, { what: "policy" })),

@@ -20,7 +20,13 @@ export interface SluiceConfig {
     readonly explicit: string | null;
   };
   readonly metrics: { readonly listen: string | null };
-  readonly kernel: { readonly enabled: boolean };
+  readonly kernel: {
+    readonly enabled: boolean;
+    /** cgroup v2 directory the programs attach to; null = the cgroup v2 root (every process on the host). */
+    readonly cgroup: string | null;
+    /** bpffs directory where programs, links and maps are pinned (enforcement survives a daemon crash). */
+    readonly pinDir: string;
+  };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly audit: {
     /** JSON-lines mirror of the audit log; default `<dataDir>/audit.jsonl`. */

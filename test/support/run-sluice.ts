@@ -10,7 +10,7 @@ export interface RunResult {
 export async function runSluice(args: string[], opts: { binary?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const proc = Bun.spawn([...sluiceCommand(opts.binary), ...args], {
     cwd: opts.cwd ?? process.cwd(),
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: process.env.TMPDIR ?? "/tmp", SLUICE_CONFIG: "none", ...opts.env },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: process.env.TMPDIR ?? "/tmp", SLUICE_CONFIG: "none", SLUICE_KERNEL_ENABLED: "false", ...opts.env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -54,6 +54,8 @@ export async function startServe(opts: { binary?: string; env?: Record<string, s
       SLUICE_WORKLOAD_SOCKET: join(dirs.dir, "run", "workload.sock"),
       SLUICE_CONFIG: "none",
       SLUICE_LOG_LEVEL: "debug",
+      // Never attach to the host's root cgroup from a test: kernel tests enable it with their own cgroup and pin dir.
+      SLUICE_KERNEL_ENABLED: "false",
       ...opts.env,
     },
     stdin: "ignore",
