@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from "node:
 import { dirname, join } from "node:path";
 import { formatDiagnostic, loadPolicyDir } from "../policy/index.ts";
 import { openStore, STORE_FILES } from "../store/index.ts";
-import type { CheckResult, DoctorCheck } from "./doctor-check.ts";
+import type { CheckResult, DoctorCheck } from "../doctor/index.ts";
 
 const rootCheck: DoctorCheck = {
   name: "root",

@@ -1,3 +1,4 @@
+/** `sluice doctor`: one check per line; parts (kernel, …) contribute their own. */
 import type { LoadedConfig } from "../config/index.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail";
