@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * proc_track.bpf.c — process classification follows processes (DESIGN §2 step 1).
+ *
+ * - fork: a new thread group created by a classified process inherits its entry (flags =
+ *   INHERITED), so an agent cannot escape its allowlist by spawning curl. A new group from an
+ *   unclassified parent gets no entry (any stale entry for a reused tgid is deleted).
+ * - exec: the new executable's (inode, dev) is looked up in the ACTIVE generation's exe_class
+ *   map; a hit classifies the process (flags = EXE), a miss keeps what it had (flags = INHERITED).
+ *   Every exec is reported: userspace attests (uid, sha256, cgroup, …) and may overwrite the
+ *   entry (flags = REFINED). The kernel never waits for it.
+ * - exit: when the whole thread group is gone (signal->live == 0) the entry is deleted.
+ *
+ * Keyed by tgid (not task storage) because cgroup/connect4 cannot read task storage on 6.1.
+ * Included by sluice.bpf.c (one object, shared maps).
+ */
+#include "sluice_common.h"
+
+static __always_inline void fill_task(struct sluice_event *e, struct task_struct *p)
+{
+	e->pid = BPF_CORE_READ(p, pid);
+	e->tgid = BPF_CORE_READ(p, tgid);
+	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sluice_on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 child_pid = BPF_CORE_READ(child, pid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	if (child_pid != child_tgid)
+		return 0; /* a new thread: same thread group, same entry */
+
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	struct sluice_proc *pp = bpf_map_lookup_elem(&procs, &parent_tgid);
+	if (!pp) {
+		/* Unclassified parent: the child is unmanaged. A stale entry (tgid reuse) must not apply. */
+		bpf_map_delete_elem(&procs, &child_tgid);
+		return 0;
+	}
+	struct sluice_proc cp = {
+		.workload = pp->workload,
+		.flags = SLUICE_PROC_INHERITED,
+		.start_time_ns = BPF_CORE_READ(child, start_boottime),
+	};
+	if (bpf_map_update_elem(&procs, &child_tgid, &cp, BPF_ANY) != 0) {
+		sluice_count(SLUICE_CNT_PROCS_FULL);
+		return 0;
+	}
+	sluice_count(SLUICE_CNT_FORK_INHERITED);
+
+	struct sluice_event *e = sluice_event_reserve(SLUICE_EV_FORK);
+	if (!e)
+		return 0;
+	fill_task(e, child);
+	e->ppid = parent_tgid;
+	e->workload = cp.workload;
+	e->proc_flags = cp.flags;
+	struct sluice_state *st = sluice_state_get();
+	if (st)
+		e->generation = st->generation;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sluice_on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct sluice_exe_key key = {};
+	key.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+
+	__u32 generation = 0;
+	__u32 *hit = NULL;
+	struct sluice_state *st = sluice_state_get();
+	if (st) {
+		__u32 slot = st->active_slot & 1;
+		generation = st->generation;
+		void *exe_class = bpf_map_lookup_elem(&exe_outer, &slot);
+		if (exe_class)
+			hit = bpf_map_lookup_elem(exe_class, &key);
+	}
+
+	struct sluice_proc *cur = bpf_map_lookup_elem(&procs, &tgid);
+	__u32 workload = 0, flags = 0;
+	if (hit) {
+		struct sluice_proc np = {
+			.workload = *hit,
+			.flags = SLUICE_PROC_EXE,
+			.start_time_ns = BPF_CORE_READ(p, start_boottime),
+		};
+		if (bpf_map_update_elem(&procs, &tgid, &np, BPF_ANY) != 0)
+			sluice_count(SLUICE_CNT_PROCS_FULL);
+		else
+			sluice_count(SLUICE_CNT_EXEC_CLASSIFIED);
+		workload = np.workload;
+		flags = np.flags;
+	} else if (cur) {
+		/* Keep the classification; a refinement was about the old image, so it no longer holds. */
+		cur->flags = SLUICE_PROC_INHERITED;
+		workload = cur->workload;
+		flags = SLUICE_PROC_INHERITED;
+	}
+
+	struct sluice_event *e = sluice_event_reserve(SLUICE_EV_EXEC);
+	if (!e)
+		return 0;
+	fill_task(e, p);
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	__u64 ug = bpf_get_current_uid_gid();
+	e->uid = (__u32)ug;
+	e->gid = ug >> 32;
+	e->workload = workload;
+	e->proc_flags = flags;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->exe_ino = key.ino;
+	e->exe_dev = key.dev;
+	e->generation = generation;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sluice_on_exit, struct task_struct *p)
+{
+	/* Runs for every exiting thread; only the end of the whole group matters. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct sluice_proc *cur = bpf_map_lookup_elem(&procs, &tgid);
+	__u32 workload = 0, flags = 0;
+	if (cur) {
+		workload = cur->workload;
+		flags = cur->flags;
+		bpf_map_delete_elem(&procs, &tgid);
+	}
+
+	struct sluice_event *e = sluice_event_reserve(SLUICE_EV_EXIT);
+	if (!e)
+		return 0;
+	e->pid = BPF_CORE_READ(p, pid);
+	e->tgid = tgid;
+	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
+	e->workload = workload;
+	e->proc_flags = flags;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

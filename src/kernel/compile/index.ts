@@ -1,0 +1,35 @@
+/**
+ * PolicySnapshot → kernel map contents for one generation (pure TypeScript, no kernel).
+ *
+ * - `compileKernelPolicy(snapshot, {ids, resolve, statExe})` → KernelPolicy `{generation,
+ *   workloads, rulesV4, rulesV6, exe, ruleTable, warnings, userspaceSelectors}`; throws
+ *   KernelCompileError (`code: "ERR_KERNEL_COMPILE"`, `workload`, `prefix`, `rules`) when an entry
+ *   would need more than 16 port ranges: keep the previous generation.
+ * - `hostnamesIn(snapshot)`: the names to resolve before compiling (resolve is synchronous).
+ * - `WorkloadIdRegistry` (`idFor(spiffeId)`), `InMemoryWorkloadIds`, `UNMANAGED` (= 0).
+ * - `simulateKernelDecision(policy, workload, address, port, protocol)`: the kernel's decision
+ *   procedure over the compiled entries (the differential test's reference).
+ */
+export { compileKernelPolicy } from "./compile.ts";
+export { KernelCompileError } from "./errors.ts";
+export { hostnamesIn } from "./targets.ts";
+export { simulateKernelDecision } from "./simulate.ts";
+export type { SimulatedDecision } from "./simulate.ts";
+export { InMemoryWorkloadIds, UNMANAGED } from "./workload-ids.ts";
+export type { WorkloadIdRegistry } from "./workload-ids.ts";
+export type {
+  ExeEntry,
+  ExeStat,
+  Family,
+  KernelCompileOptions,
+  KernelPolicy,
+  KernelWarning,
+  KernelWarningCode,
+  LpmEntry,
+  Resolved,
+  ResolveFn,
+  RuleTableEntry,
+  StatExeFn,
+  UserspaceSelector,
+  WorkloadEntry,
+} from "./types.ts";

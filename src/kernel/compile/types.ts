@@ -1,0 +1,104 @@
+/** What compileKernelPolicy takes and returns: one generation's kernel map contents. */
+import type { RuleRef } from "../../policy/index.ts";
+import type { LpmKey, RuleValue } from "../layout.ts";
+import type { WorkloadIdRegistry } from "./workload-ids.ts";
+
+/** Addresses a host name resolves to (text; v4-mapped IPv6 counts as IPv4). */
+export interface Resolved {
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+}
+
+/**
+ * Answers from the caller's resolver cache (compile is synchronous and pure: resolve every name of
+ * `hostnamesIn(snapshot)` first). `undefined` or no address: the name is reported in `warnings`
+ * and nothing is allowed for it (never widened).
+ */
+export type ResolveFn = (host: string) => Resolved | undefined;
+
+/** stat() of an executable path: inode, st_dev as stat reports it, optionally the file's sha256 (hex). */
+export interface ExeStat {
+  readonly ino: bigint | number;
+  readonly dev: bigint | number;
+  readonly sha256?: string;
+}
+export type StatExeFn = (path: string) => ExeStat | undefined;
+
+export interface KernelCompileOptions {
+  readonly ids: WorkloadIdRegistry;
+  readonly resolve: ResolveFn;
+  readonly statExe: StatExeFn;
+}
+
+export type Family = 4 | 6;
+
+/** One LPM entry: key (workload, prefix) and its pushed-down value. */
+export interface LpmEntry extends LpmKey {
+  readonly family: Family;
+  /** The prefix as text, e.g. `10.1.0.0/16`. */
+  readonly cidr: string;
+  readonly value: RuleValue;
+}
+
+export interface WorkloadEntry {
+  /** enum sluice_workload_flags. */
+  readonly flags: number;
+  /** SPIFFE ID; `""` for workload 0 (unmanaged). */
+  readonly spiffeId: string;
+}
+
+/** exe_class: processes exec'ing this inode are classified as `workload` at once. */
+export interface ExeEntry {
+  readonly ino: bigint;
+  /** Kernel dev_t (sluice_exe_key.dev). */
+  readonly dev: number;
+  readonly workload: number;
+  /** Paths of the selectors that put it there. */
+  readonly paths: readonly string[];
+}
+
+/** rule_id → the rule it stands for, per workload (alwaysAllow rules appear once per workload). */
+export interface RuleTableEntry {
+  readonly ruleId: number;
+  readonly workload: number;
+  readonly rule: RuleRef;
+}
+
+export type KernelWarningCode =
+  | "unresolved-host"
+  | "bad-address"
+  | "exe-missing"
+  | "exe-hash-mismatch"
+  | "exe-ambiguous"
+  | "workload-id-collision";
+
+export interface KernelWarning {
+  readonly code: KernelWarningCode;
+  readonly message: string;
+  readonly workload?: string;
+  readonly rule?: RuleRef;
+}
+
+/** A selector entry the kernel cannot decide at exec time: userspace refines on the EXEC event. */
+export interface UserspaceSelector {
+  readonly workload: string;
+  /** 0-based index in the workload's selectors. */
+  readonly index: number;
+  readonly file: string;
+  readonly line: number;
+  /** The keys that need userspace (e.g. process:uid). */
+  readonly keys: readonly string[];
+}
+
+export interface KernelPolicy {
+  /** PolicySnapshot.generation it was compiled from. */
+  readonly generation: number;
+  /** Workload id → config; always has 0 (unmanaged). */
+  readonly workloads: ReadonlyMap<number, WorkloadEntry>;
+  readonly rulesV4: readonly LpmEntry[];
+  readonly rulesV6: readonly LpmEntry[];
+  readonly exe: readonly ExeEntry[];
+  readonly ruleTable: readonly RuleTableEntry[];
+  readonly warnings: readonly KernelWarning[];
+  readonly userspaceSelectors: readonly UserspaceSelector[];
+}

@@ -1,0 +1,388 @@
+/**
+ * The TypeScript mirror of bpf/include/sluice_shared.h: struct sizes, field offsets (C names,
+ * padding included), enum values, and little-endian DataView codecs shaped as map codecs
+ * (`{keySize, valueSize, encodeKey, decodeKey, encodeValue, decodeValue}`) for typed maps.
+ *
+ * test/unit/kernel/layout.test.ts compiles a C program that prints sizeof/offsetof of every struct
+ * and field of the header and the value of every enum, and compares with STRUCTS and ENUMS here:
+ * a field added, moved or resized on one side only fails it. Change both sides together.
+ */
+
+// ---- enums (sluice_shared.h) ----------------------------------------------------------------
+
+export const MAX_RANGES = 16;
+export const SLOTS = 2;
+export const COMM_LEN = 16;
+
+export const PROC_FLAGS = { INHERITED: 1, EXE: 2, REFINED: 4 } as const;
+export const PROTO_MASK = { TCP: 1, UDP: 2, OTHER: 4 } as const;
+export const WL_FLAGS = { MANAGED: 1, AUDIT: 2, ALLOW_ALL: 4 } as const;
+export const COUNTERS = {
+  ALLOWED: 0,
+  DENIED: 1,
+  AUDITED: 2,
+  EVENTS_DROPPED: 3,
+  NO_POLICY: 4,
+  PROCS_FULL: 5,
+  EXEC_CLASSIFIED: 6,
+  FORK_INHERITED: 7,
+  MAX: 16,
+} as const;
+export const EVENT_TYPES = { CONNECT: 1, EXEC: 2, EXIT: 3, FORK: 4 } as const;
+export const VERDICTS = { ALLOW: 1, DENY: 2, AUDIT: 3 } as const;
+export const HOOKS = { NONE: 0, CONNECT4: 1, CONNECT6: 2, SENDMSG4: 3, SENDMSG6: 4 } as const;
+export const LIMITS = {
+  MAX_RANGES,
+  SLOTS,
+  PROCS_MAX: 65536,
+  RULES_MAX: 65536,
+  WORKLOADS_MAX: 4096,
+  EXE_MAX: 4096,
+  COMM_LEN,
+  EVENTS_BYTES: 1 << 20,
+} as const;
+
+/** Every enum of the header by its C prefix, for the layout test (`SLUICE_` + prefix + key). */
+export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  "": { MAX_RANGES, SLOTS, PROCS_MAX: LIMITS.PROCS_MAX, RULES_MAX: LIMITS.RULES_MAX, WORKLOADS_MAX: LIMITS.WORKLOADS_MAX, EXE_MAX: LIMITS.EXE_MAX, COMM_LEN, EVENTS_BYTES: LIMITS.EVENTS_BYTES },
+  PROC_: PROC_FLAGS,
+  PROTO_: PROTO_MASK,
+  WL_: WL_FLAGS,
+  CNT_: COUNTERS,
+  EV_: EVENT_TYPES,
+  VERDICT_: VERDICTS,
+  HOOK_: HOOKS,
+};
+
+/** Pin names under /sys/fs/bpf/sluice/ (= the map names in sluice.bpf.o). */
+export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters"] as const;
+export type MapName = (typeof MAP_NAMES)[number];
+
+// ---- structs --------------------------------------------------------------------------------
+
+/** C field name → byte offset and size (arrays: the whole array). */
+export type FieldTable = Readonly<Record<string, { readonly offset: number; readonly size: number }>>;
+
+export interface StructLayout<T> {
+  readonly name: string;
+  readonly size: number;
+  readonly fields: FieldTable;
+  encode(value: T, out?: Uint8Array): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+function fieldTable(spec: ReadonlyArray<readonly [string, number]>, size: number): FieldTable {
+  const t: Record<string, { offset: number; size: number }> = {};
+  let offset = 0;
+  for (const [name, bytes] of spec) {
+    t[name] = { offset, size: bytes };
+    offset += bytes;
+  }
+  if (offset !== size) throw new Error(`layout: fields add up to ${offset}, expected ${size}`);
+  return Object.freeze(t);
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function buffer(size: number, out?: Uint8Array): Uint8Array {
+  if (!out) return new Uint8Array(size);
+  if (out.byteLength < size) throw new RangeError(`buffer of ${out.byteLength} bytes, need ${size}`);
+  out.fill(0, 0, size);
+  return out;
+}
+
+function need(b: Uint8Array, size: number, name: string): DataView {
+  if (b.byteLength < size) throw new RangeError(`${name}: ${b.byteLength} bytes, need ${size}`);
+  return view(b);
+}
+
+function layout<T>(name: string, size: number, spec: ReadonlyArray<readonly [string, number]>, enc: (v: T, d: DataView, b: Uint8Array) => void, dec: (d: DataView, b: Uint8Array) => T): StructLayout<T> {
+  const fields = fieldTable(spec, size);
+  return Object.freeze({
+    name,
+    size,
+    fields,
+    encode(value: T, out?: Uint8Array) {
+      const b = buffer(size, out);
+      enc(value, view(b), b);
+      return b;
+    },
+    decode(bytes: Uint8Array) {
+      return dec(need(bytes, size, name), bytes);
+    },
+  });
+}
+
+const LE = true;
+
+export interface SluiceProc {
+  readonly workload: number;
+  readonly flags: number;
+  /** task->start_boottime (ns since boot). */
+  readonly startTimeNs: bigint;
+}
+export const sluiceProc = layout<SluiceProc>(
+  "sluice_proc",
+  16,
+  [["workload", 4], ["flags", 4], ["start_time_ns", 8]],
+  (v, d) => {
+    d.setUint32(0, v.workload, LE);
+    d.setUint32(4, v.flags, LE);
+    d.setBigUint64(8, v.startTimeNs, LE);
+  },
+  (d) => ({ workload: d.getUint32(0, LE), flags: d.getUint32(4, LE), startTimeNs: d.getBigUint64(8, LE) }),
+);
+
+export interface SluiceState {
+  readonly activeSlot: number;
+  readonly generation: number;
+  readonly appliedAtNs: bigint;
+}
+export const sluiceState = layout<SluiceState>(
+  "sluice_state",
+  16,
+  [["active_slot", 4], ["generation", 4], ["applied_at_ns", 8]],
+  (v, d) => {
+    d.setUint32(0, v.activeSlot, LE);
+    d.setUint32(4, v.generation >>> 0, LE);
+    d.setBigUint64(8, v.appliedAtNs, LE);
+  },
+  (d) => ({ activeSlot: d.getUint32(0, LE), generation: d.getUint32(4, LE), appliedAtNs: d.getBigUint64(8, LE) }),
+);
+
+/** An LPM key. `prefixLen` counts ADDRESS bits; the C prefixlen is 32 (workload) + prefixLen. */
+export interface LpmKey {
+  readonly workload: number;
+  readonly prefixLen: number;
+  /** Network order, 4 or 16 bytes. */
+  readonly addr: Uint8Array;
+}
+
+function lpm(name: string, addrBytes: number): StructLayout<LpmKey> {
+  return layout<LpmKey>(
+    name,
+    8 + addrBytes,
+    [["prefixlen", 4], ["workload", 4], ["addr", addrBytes]],
+    (v, d, b) => {
+      if (v.addr.byteLength !== addrBytes) throw new RangeError(`${name}: address of ${v.addr.byteLength} bytes, need ${addrBytes}`);
+      if (v.prefixLen < 0 || v.prefixLen > addrBytes * 8) throw new RangeError(`${name}: prefix length ${v.prefixLen}`);
+      d.setUint32(0, 32 + v.prefixLen, LE);
+      d.setUint32(4, v.workload, LE);
+      b.set(v.addr, 8);
+    },
+    (d, b) => ({ prefixLen: d.getUint32(0, LE) - 32, workload: d.getUint32(4, LE), addr: b.slice(8, 8 + addrBytes) }),
+  );
+}
+export const sluiceLpmV4 = lpm("sluice_lpm_v4", 4);
+export const sluiceLpmV6 = lpm("sluice_lpm_v6", 16);
+
+export interface PortRangeValue {
+  readonly lo: number;
+  readonly hi: number;
+  readonly protoMask: number;
+}
+export const sluicePortRange = layout<PortRangeValue>(
+  "sluice_port_range",
+  8,
+  [["lo", 2], ["hi", 2], ["proto_mask", 1], ["pad", 3]],
+  (v, d) => {
+    d.setUint16(0, v.lo, LE);
+    d.setUint16(2, v.hi, LE);
+    d.setUint8(4, v.protoMask);
+  },
+  (d) => ({ lo: d.getUint16(0, LE), hi: d.getUint16(2, LE), protoMask: d.getUint8(4) }),
+);
+
+export interface RuleValue {
+  readonly ruleId: number;
+  readonly allPortsMask: number;
+  /** At most MAX_RANGES. */
+  readonly ranges: readonly PortRangeValue[];
+}
+export const sluiceRule = layout<RuleValue>(
+  "sluice_rule",
+  8 + 8 * MAX_RANGES,
+  [["rule_id", 4], ["nranges", 1], ["all_ports_mask", 1], ["pad", 2], ["ranges", 8 * MAX_RANGES]],
+  (v, d, b) => {
+    if (v.ranges.length > MAX_RANGES) throw new RangeError(`sluice_rule: ${v.ranges.length} ranges, at most ${MAX_RANGES}`);
+    d.setUint32(0, v.ruleId, LE);
+    d.setUint8(4, v.ranges.length);
+    d.setUint8(5, v.allPortsMask);
+    v.ranges.forEach((r, i) => sluicePortRange.encode(r, b.subarray(8 + 8 * i, 16 + 8 * i)));
+  },
+  (d, b) => {
+    const n = Math.min(d.getUint8(4), MAX_RANGES);
+    const ranges: PortRangeValue[] = [];
+    for (let i = 0; i < n; i++) ranges.push(sluicePortRange.decode(b.subarray(8 + 8 * i, 16 + 8 * i)));
+    return { ruleId: d.getUint32(0, LE), allPortsMask: d.getUint8(5), ranges };
+  },
+);
+
+export interface WorkloadValue {
+  readonly flags: number;
+}
+export const sluiceWorkload = layout<WorkloadValue>(
+  "sluice_workload",
+  8,
+  [["flags", 4], ["reserved", 4]],
+  (v, d) => d.setUint32(0, v.flags, LE),
+  (d) => ({ flags: d.getUint32(0, LE) }),
+);
+
+export interface ExeKey {
+  readonly ino: bigint;
+  /** Kernel dev_t (see toKernelDev). */
+  readonly dev: number;
+}
+export const sluiceExeKey = layout<ExeKey>(
+  "sluice_exe_key",
+  16,
+  [["ino", 8], ["dev", 4], ["pad", 4]],
+  (v, d) => {
+    d.setBigUint64(0, v.ino, LE);
+    d.setUint32(8, v.dev, LE);
+  },
+  (d) => ({ ino: d.getBigUint64(0, LE), dev: d.getUint32(8, LE) }),
+);
+
+export interface SluiceEvent {
+  readonly type: number;
+  readonly verdict: number;
+  readonly pid: number;
+  readonly tgid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly workload: number;
+  readonly ruleId: number;
+  readonly family: number;
+  /** Host order. */
+  readonly dport: number;
+  readonly proto: number;
+  readonly hook: number;
+  readonly procFlags: number;
+  readonly cgroupId: bigint;
+  readonly tsNs: bigint;
+  readonly exeIno: bigint;
+  readonly exeDev: number;
+  readonly generation: number;
+  /** Network order (IPv4: first 4 bytes). */
+  readonly addr: Uint8Array;
+  readonly comm: string;
+}
+const utf8 = new TextDecoder();
+const utf8e = new TextEncoder();
+export const sluiceEvent = layout<SluiceEvent>(
+  "sluice_event",
+  112,
+  [
+    ["type", 4], ["verdict", 4], ["pid", 4], ["tgid", 4], ["ppid", 4], ["uid", 4], ["gid", 4], ["workload", 4], ["rule_id", 4],
+    ["family", 2], ["dport", 2], ["proto", 1], ["hook", 1], ["pad", 2], ["proc_flags", 4],
+    ["cgroup_id", 8], ["ts_ns", 8], ["exe_ino", 8], ["exe_dev", 4], ["generation", 4], ["addr", 16], ["comm", COMM_LEN],
+  ],
+  (v, d, b) => {
+    const u32 = [v.type, v.verdict, v.pid, v.tgid, v.ppid, v.uid, v.gid, v.workload, v.ruleId];
+    u32.forEach((x, i) => d.setUint32(4 * i, x >>> 0, LE));
+    d.setUint16(36, v.family, LE);
+    d.setUint16(38, v.dport, LE);
+    d.setUint8(40, v.proto);
+    d.setUint8(41, v.hook);
+    d.setUint32(44, v.procFlags, LE);
+    d.setBigUint64(48, v.cgroupId, LE);
+    d.setBigUint64(56, v.tsNs, LE);
+    d.setBigUint64(64, v.exeIno, LE);
+    d.setUint32(72, v.exeDev, LE);
+    d.setUint32(76, v.generation, LE);
+    b.set(v.addr.subarray(0, 16), 80);
+    b.set(utf8e.encode(v.comm).subarray(0, COMM_LEN - 1), 96);
+  },
+  (d, b) => {
+    const comm = b.subarray(96, 96 + COMM_LEN);
+    const nul = comm.indexOf(0);
+    return {
+      type: d.getUint32(0, LE),
+      verdict: d.getUint32(4, LE),
+      pid: d.getUint32(8, LE),
+      tgid: d.getUint32(12, LE),
+      ppid: d.getUint32(16, LE),
+      uid: d.getUint32(20, LE),
+      gid: d.getUint32(24, LE),
+      workload: d.getUint32(28, LE),
+      ruleId: d.getUint32(32, LE),
+      family: d.getUint16(36, LE),
+      dport: d.getUint16(38, LE),
+      proto: d.getUint8(40),
+      hook: d.getUint8(41),
+      procFlags: d.getUint32(44, LE),
+      cgroupId: d.getBigUint64(48, LE),
+      tsNs: d.getBigUint64(56, LE),
+      exeIno: d.getBigUint64(64, LE),
+      exeDev: d.getUint32(72, LE),
+      generation: d.getUint32(76, LE),
+      addr: b.slice(80, 96),
+      comm: utf8.decode(nul < 0 ? comm : comm.subarray(0, nul)),
+    };
+  },
+);
+
+/** Every struct of the header by its C name (the layout test walks this). */
+export const STRUCTS: Readonly<Record<string, StructLayout<never>>> = Object.fromEntries(
+  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent].map((s) => [s.name, s as StructLayout<never>]),
+);
+
+// ---- map codecs -----------------------------------------------------------------------------
+
+/** What a typed map wrapper needs to turn keys and values into bytes and back. */
+export interface MapCodec<K, V> {
+  readonly keySize: number;
+  readonly valueSize: number;
+  encodeKey(key: K, out?: Uint8Array): Uint8Array;
+  decodeKey(bytes: Uint8Array): K;
+  encodeValue(value: V, out?: Uint8Array): Uint8Array;
+  decodeValue(bytes: Uint8Array): V;
+}
+
+const u32Layout = layout<number>("u32", 4, [["value", 4]], (v, d) => d.setUint32(0, v >>> 0, LE), (d) => d.getUint32(0, LE));
+const u64Layout = layout<bigint>("u64", 8, [["value", 8]], (v, d) => d.setBigUint64(0, v, LE), (d) => d.getBigUint64(0, LE));
+
+function codec<K, V>(k: StructLayout<K>, v: StructLayout<V>): MapCodec<K, V> {
+  return Object.freeze({ keySize: k.size, valueSize: v.size, encodeKey: k.encode, decodeKey: k.decode, encodeValue: v.encode, decodeValue: v.decode });
+}
+
+export const CODECS = {
+  /** tgid → classification. */
+  procs: codec(u32Layout, sluiceProc),
+  /** 0 → state. */
+  state: codec(u32Layout, sluiceState),
+  /** Inner maps of rules_v4_outer / rules_v6_outer (LPM tries, BPF_F_NO_PREALLOC). */
+  rulesV4: codec(sluiceLpmV4, sluiceRule),
+  rulesV6: codec(sluiceLpmV6, sluiceRule),
+  /** Inner map of workloads_outer: workload id → flags. */
+  workloads: codec(u32Layout, sluiceWorkload),
+  /** Inner map of exe_outer: (ino, dev) → workload id. */
+  exe: codec(sluiceExeKey, u32Layout),
+  /** counters (per CPU: the wrapper reads valueSize × nCPU bytes). */
+  counters: codec(u32Layout, u64Layout),
+  /** *_outer maps: slot → inner map fd (write) / id (read). */
+  outer: codec(u32Layout, u32Layout),
+} as const;
+
+// ---- helpers --------------------------------------------------------------------------------
+
+/**
+ * stat()'s st_dev (glibc/new_encode_dev: minor low 8 bits | major << 8 | minor high bits << 12)
+ * → the kernel's internal dev_t as in `i_sb->s_dev` (major << 20 | minor).
+ */
+export function toKernelDev(stDev: number | bigint): number {
+  const v = BigInt(stDev);
+  const major = Number(((v >> 8n) & 0xfffn) | ((v >> 32n) & ~0xfffn));
+  const minor = Number((v & 0xffn) | ((v >> 12n) & ~0xffn & 0xffffffffn));
+  return ((major << 20) | (minor & 0xfffff)) >>> 0;
+}
+
+/** The kernel's dev_t → {major, minor}. */
+export function splitKernelDev(dev: number): { major: number; minor: number } {
+  return { major: dev >>> 20, minor: dev & 0xfffff };
+}
