@@ -3,7 +3,9 @@
  * Builds `dist/sluice`: one self-contained executable (bytecode, ESM, no .env/bunfig autoload).
  *
  * Steps:
- *   1. produce  – build outputs that get embedded (later: BPF objects, libbpf.so); none yet.
+ *   1. produce  – build outputs that get embedded: the BPF objects (scripts/build-bpf.ts: clang
+ *                 against a vmlinux.h generated from this host's BTF; cached in .cache/bpf). The
+ *                 libbpf shared object is built by scripts/build-libbpf.sh and vendored.
  *   2. embed    – every file matched by src/assets/catalog.ts is imported `with {type: "file"}` from
  *                 a generated entry module, so the bundler puts it in the binary's $bunfs.
  *   3. native   – lmdb's (and msgpackr-extract's) N-API addon: their loader computes the path at run
@@ -18,6 +20,7 @@ import { mkdirSync, writeFileSync, existsSync, statSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import type { BunPlugin } from "bun";
 import { ASSET_GROUPS } from "./src/assets/catalog.ts";
+import { produceBpfObjects } from "./scripts/build-bpf.ts";
 
 const root = import.meta.dir;
 const args = process.argv.slice(2);
@@ -84,6 +87,7 @@ function nativeAddonPlugin(): BunPlugin {
 }
 
 async function main(): Promise<void> {
+  if (!args.includes("--list")) await produceBpfObjects({});
   const files = listEmbeddedFiles();
   if (args.includes("--list")) {
     for (const f of files) console.log(f);

@@ -14,4 +14,9 @@ export interface AssetGroup {
 export const ASSET_GROUPS: readonly AssetGroup[] = [
   { glob: "policies/*.yaml", purpose: "commented example policies written by `sluice init`" },
   { glob: "templates/sluice.yaml", purpose: "the commented sluice.yaml written by `sluice init`" },
+  {
+    glob: "vendor/libbpf/libsluice-bpf.so",
+    purpose: "libbpf 1.1 + libelf + zlib as one shared object needing only libc (scripts/build-libbpf.sh); dlopened from a memfd",
+  },
+  { glob: ".cache/bpf/*.bpf.o", purpose: "the BPF programs (built by scripts/build-bpf.ts from bpf/)" },
 ];

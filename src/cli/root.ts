@@ -4,6 +4,7 @@ import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor.ts";
 import { identifyCommand } from "./identify.ts";
 import { initCommand } from "./init.ts";
+import { kernelCommand } from "./kernel.ts";
 import { policyCommand } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
 import { svidCommand } from "./svid.ts";
@@ -18,5 +19,5 @@ export const rootCommand: Command = {
   sudo sluice policy check      validate the policies
   sudo sluice serve             run (works with no config at all)
   sudo sluice doctor            check this host`,
-  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, auditCommand, doctorCommand, versionCommand],
+  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, kernelCommand, auditCommand, doctorCommand, versionCommand],
 };

@@ -5,6 +5,8 @@ import type { RouteModule } from "./http.ts";
 export interface HealthSource {
   /** Generation and hash of the policy in force, and whether the last reload failed. */
   policy(): { generation: number; hash: string; lastReloadFailed: boolean };
+  /** Whether egress is enforced in the kernel right now, and if not, why. */
+  kernel(): { enforcing: boolean; generation?: number; reason?: string };
 }
 
 /** `GET /healthz`: 200 while serving. Carries no secrets; enough for a probe and an operator. */
@@ -12,7 +14,7 @@ export function healthRoutes(source: HealthSource): RouteModule {
   return {
     name: "health",
     mount(app: Elysia) {
-      app.get("/healthz", () => ({ status: "ok", version: SLUICE_VERSION, policy: source.policy() }));
+      app.get("/healthz", () => ({ status: "ok", version: SLUICE_VERSION, policy: source.policy(), kernel: source.kernel() }));
     },
   };
 }

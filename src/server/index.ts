@@ -12,6 +12,7 @@ import { openStore, type Store } from "../store/index.ts";
 import { healthRoutes } from "./health.ts";
 import { createHttpApp } from "./http.ts";
 import { startIdentity, type IdentityServices } from "./identity.ts";
+import { startKernelEnforcement, type KernelEnforcement } from "../kernel/enforcer/index.ts";
 import { lastGoodPolicyStore } from "./last-good-policy.ts";
 
 export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
@@ -51,12 +52,21 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     const identity = await startIdentity({ config, store, audit, policy, logger });
     stack.push(identity.stop);
 
+    const kernel = await startKernel(config, { store, audit, policy, attestor: identity.value.attestor, logger });
+    if (kernel.enforcement) stack.push(() => kernel.enforcement!.stop());
+
     let lastReloadFailed = false;
     policy.subscribe(() => (lastReloadFailed = false));
     policy.onError(() => (lastReloadFailed = true));
     const app = createHttpApp({
       logger: logger.child({ component: "http" }),
-      modules: [healthRoutes({ policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }) }), ...identity.value.routes],
+      modules: [
+        healthRoutes({
+          policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }),
+          kernel: () => (kernel.enforcement ? { enforcing: true, generation: kernel.enforcement.state().generation } : { enforcing: false, reason: kernel.reason }),
+        }),
+        ...identity.value.routes,
+      ],
     });
     const { host, port } = parseHostPort(config.listen, "listen");
     listen(app, host, port, config);
@@ -74,7 +84,7 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
       policy: policyFields(snapshot),
       config: loaded.file ?? "defaults",
     });
-    warnNotYetBuilt(config, logger);
+    warnNotYetBuilt(config, logger, kernel.enforcement !== undefined);
     audit.append({ kind: "serve.start", decision: "info", details: { url, policyGeneration: snapshot.generation, policyHash: snapshot.hash } });
 
     let stopping: Promise<void> | undefined;
@@ -129,12 +139,32 @@ async function startPolicy(loaded: LoadedConfig, store: Store, audit: AuditLog, 
 }
 
 /** Settings this build accepts but does not act on yet: say so, never imply protection that is not there. */
-function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger): void {
+function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger, enforcing: boolean): void {
   const missing: string[] = [];
-  if (config.kernel.enabled) missing.push("kernel egress enforcement (kernel.enabled): egress is NOT enforced; `sluice policy explain` shows what would be decided");
+  if (enforcing) missing.push("redirect of Service traffic to the proxy, TC egress and XDP ingress (kernel milestone 2): connects are allowed or denied, not redirected");
   missing.push(`the injection proxy (proxy.listen ${config.proxy.listen}${config.proxy.explicit ? `, proxy.explicit ${config.proxy.explicit}` : ""})`);
   if (config.metrics.listen) missing.push(`metrics (metrics.listen ${config.metrics.listen})`);
   for (const what of missing) logger.warn(`not built yet in this version: ${what}`);
+}
+
+/**
+ * Kernel enforcement when enabled. If the kernel cannot do it (no root, no BTF…), sluice still
+ * serves identity but says so loudly: every start logs an error and audits `kernel.unavailable`,
+ * and /healthz reports `kernel.enforcing: false` — degraded visibly, never silently.
+ */
+async function startKernel(config: LoadedConfig["config"], deps: Omit<Parameters<typeof startKernelEnforcement>[0], "config">): Promise<{ enforcement?: KernelEnforcement; reason: string }> {
+  if (!config.kernel.enabled) {
+    deps.logger.warn("kernel enforcement is disabled (kernel.enabled: false): egress is NOT enforced");
+    return { reason: "disabled (kernel.enabled: false)" };
+  }
+  try {
+    return { enforcement: await startKernelEnforcement({ config, ...deps }), reason: "" };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    deps.logger.error("kernel enforcement is UNAVAILABLE: egress is NOT enforced (see `sluice doctor`)", { error: err });
+    deps.audit.append({ kind: "kernel.unavailable", decision: "error", details: { reason } });
+    return { reason };
+  }
 }
 
 function policyFields(s: PolicySnapshot): Record<string, unknown> {

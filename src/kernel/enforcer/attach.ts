@@ -1,0 +1,96 @@
+/**
+ * Puts sluice's programs into the kernel, or adopts the ones a previous `sluice serve` pinned.
+ * Pins live under `<pinDir>/maps/<name>` and `<pinDir>/links/<program>`: a pinned link stays
+ * attached while no sluice runs (fail closed), and a restart adopts the same maps, so
+ * classification and the policy in force carry over.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { readAssetBytes } from "../../assets/index.ts";
+import type { Logger } from "../../log/index.ts";
+import { CODECS, MAP_NAMES, type SluiceProc, type SluiceState } from "../layout.ts";
+import { BpfObject } from "../libbpf/object.ts";
+import { BpfMap } from "../maps/bpf-map.ts";
+import { ensureBpffs, ensurePinDir } from "../pin/bpffs.ts";
+import { detachAll, listPins } from "../pin/pins.ts";
+import type { GenerationMaps } from "./generation.ts";
+
+export const BPF_OBJECT_ASSET = ".cache/bpf/sluice.bpf.o";
+export const CGROUP_PROGRAMS = ["sluice_connect4", "sluice_connect6", "sluice_sendmsg4", "sluice_sendmsg6"] as const;
+export const TRACING_PROGRAMS = ["sluice_on_fork", "sluice_on_exec", "sluice_on_exit"] as const;
+
+export interface AttachedKernel extends GenerationMaps {
+  readonly procs: BpfMap<number, SluiceProc>;
+  /** Raw fds of the maps read by other parts (ring buffer, counters). */
+  readonly eventsFd: number;
+  readonly countersFd: number;
+  readonly adopted: boolean;
+  close(): void;
+}
+
+export function attachKernel(options: { pinDir: string; cgroup: string; logger: Logger }): AttachedKernel {
+  const { pinDir, cgroup, logger } = options;
+  ensureBpffs();
+  ensurePinDir(pinDir);
+  const mapsDir = join(pinDir, "maps");
+  const linksDir = join(pinDir, "links");
+  const expectedLinks = [...CGROUP_PROGRAMS, ...TRACING_PROGRAMS];
+  const complete = MAP_NAMES.every((m) => existsSync(join(mapsDir, m))) && expectedLinks.every((l) => existsSync(join(linksDir, l)));
+  if (complete) {
+    logger.info("adopting pinned BPF programs and maps", { pinDir });
+    return adopt(mapsDir, true);
+  }
+  const leftovers = listPins(pinDir);
+  if (leftovers.length > 0) {
+    logger.warn("incomplete pins from an earlier run; removing them and attaching afresh", { pinDir, pins: leftovers.map((p) => p.name) });
+    detachAll(pinDir, { keepDir: true });
+  }
+  mkdirSync(mapsDir, { recursive: true });
+  mkdirSync(linksDir, { recursive: true });
+  const object = BpfObject.openMem(readAssetBytes(BPF_OBJECT_ASSET), { name: "sluice" });
+  try {
+    object.load();
+    for (const name of MAP_NAMES) object.map(name).pin(join(mapsDir, name));
+    // Maps first, then the programs that read them: state starts as generation 0 with empty
+    // slots, where unmanaged traffic is allowed and classified processes are denied.
+    for (const name of TRACING_PROGRAMS) object.program(name).attach().pin(join(linksDir, name));
+    for (const name of CGROUP_PROGRAMS) object.program(name).attachCgroup(cgroup).pin(join(linksDir, name));
+    logger.info("attached BPF programs", { cgroup, pinDir });
+  } finally {
+    object.close();
+  }
+  return adopt(mapsDir, false);
+}
+
+function adopt(mapsDir: string, adopted: boolean): AttachedKernel {
+  const path = (name: string) => join(mapsDir, name);
+  const outer = (name: string) => BpfMap.adopt(path(name), CODECS.outer);
+  const state = BpfMap.adopt<number, SluiceState>(path("state"), CODECS.state);
+  const procs = BpfMap.adopt<number, SluiceProc>(path("procs"), CODECS.procs);
+  const rulesV4Outer = outer("rules_v4_outer");
+  const rulesV6Outer = outer("rules_v6_outer");
+  const workloadsOuter = outer("workloads_outer");
+  const exeOuter = outer("exe_outer");
+  const events = BpfMap.adopt(path("events"), rawCodec());
+  const counters = BpfMap.adopt(path("counters"), CODECS.counters);
+  const all = [state, procs, rulesV4Outer, rulesV6Outer, workloadsOuter, exeOuter, events, counters];
+  return {
+    state,
+    procs,
+    rulesV4Outer,
+    rulesV6Outer,
+    workloadsOuter,
+    exeOuter,
+    eventsFd: events.fd,
+    countersFd: counters.fd,
+    adopted,
+    close() {
+      for (const m of all) m.close();
+    },
+  };
+}
+
+/** The ring buffer has no key/value: adopt it for its fd only. */
+function rawCodec() {
+  return { keySize: 0, valueSize: 0, encodeKey: () => new Uint8Array(0), decodeKey: () => 0, encodeValue: () => new Uint8Array(0), decodeValue: () => 0 };
+}

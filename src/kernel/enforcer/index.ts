@@ -1,0 +1,120 @@
+/**
+ * Kernel enforcement in `sluice serve`: attach (or adopt) the BPF programs, keep the kernel's
+ * policy generation in step with the PolicySnapshot (and with DNS answers for policy host names),
+ * refine process classification from exec/fork events, and audit denied connects.
+ * Stopping the daemon leaves the pinned programs attached: enforcement holds while it is down.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import type { AuditLog } from "../../audit/index.ts";
+import type { SluiceConfig } from "../../config/index.ts";
+import { HostResolver } from "../../dns/index.ts";
+import type { Attestor } from "../../identity/index.ts";
+import type { Logger } from "../../log/index.ts";
+import type { PolicyEngine, PolicySnapshot } from "../../policy/index.ts";
+import type { Store } from "../../store/index.ts";
+import { cgroupV2Root } from "../cgroup.ts";
+import { compileKernelPolicy, hostnamesIn, KernelCompileError, type ExeStat } from "../compile/index.ts";
+import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceState } from "../layout.ts";
+import { setLibbpfLogger } from "../libbpf/print.ts";
+import { RingBufferReader } from "../ringbuf-reader.ts";
+import { storedWorkloadIds } from "../workload-ids.ts";
+import { attachKernel } from "./attach.ts";
+import { egressAuditor } from "./egress-audit.ts";
+import { applyGeneration, readState } from "./generation.ts";
+import { createRefiner } from "./refine.ts";
+
+export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS } from "./attach.ts";
+export { applyGeneration, readState } from "./generation.ts";
+
+export interface KernelEnforcement {
+  readonly cgroup: string;
+  readonly pinDir: string;
+  state(): SluiceState;
+  /** Resolves after the current policy is in the kernel (tests, SIGHUP). */
+  applyNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const MAX_EXE_HASH_BYTES = 256 * 1024 * 1024;
+
+export async function startKernelEnforcement(deps: { config: SluiceConfig; store: Store; audit: AuditLog; policy: PolicyEngine; attestor: Attestor; logger: Logger }): Promise<KernelEnforcement> {
+  const { config, store, audit, policy, attestor } = deps;
+  const logger = deps.logger.child({ component: "kernel" });
+  setLibbpfLogger(logger);
+  const cgroup = config.kernel.cgroup ?? cgroupV2Root();
+  const kernel = attachKernel({ pinDir: config.kernel.pinDir, cgroup, logger });
+  const ids = storedWorkloadIds(store);
+  const resolver = new HostResolver({ logger });
+  const refiner = createRefiner({ procs: kernel.procs, attestor, ids, snapshot: () => policy.current(), logger });
+  const auditEgress = egressAuditor(audit, ids);
+
+  let applying: Promise<void> = Promise.resolve();
+  const apply = (snapshot: PolicySnapshot) => {
+    applying = applying.then(() => applySnapshot(snapshot)).catch((err) => logger.error("kernel policy apply failed; the previous generation stays in force", { error: err }));
+    return applying;
+  };
+  const applySnapshot = async (snapshot: PolicySnapshot) => {
+    await resolver.ensure(hostnamesIn(snapshot));
+    let compiled;
+    try {
+      compiled = compileKernelPolicy(snapshot, { ids, resolve: (h) => resolver.cached(h), statExe });
+    } catch (err) {
+      if (!(err instanceof KernelCompileError)) throw err;
+      logger.error(err.message, { generation: snapshot.generation });
+      audit.append({ kind: "kernel.reject", decision: "error", details: { policyGeneration: snapshot.generation, reason: err.message } });
+      return;
+    }
+    for (const w of compiled.warnings) logger.warn(w.message, { code: w.code, ...(w.workload ? { workload: w.workload } : {}) });
+    const state = applyGeneration(kernel, compiled);
+    const scan = await refiner.scanAll();
+    logger.info("kernel policy applied", { kernelGeneration: state.generation, slot: state.activeSlot, policyGeneration: snapshot.generation, rulesV4: compiled.rulesV4.length, rulesV6: compiled.rulesV6.length, ...scan });
+    audit.append({ kind: "kernel.apply", decision: "info", details: { kernelGeneration: state.generation, policyGeneration: snapshot.generation, classified: scan.classified } });
+  };
+
+  const reader = new RingBufferReader(
+    { fd: kernel.eventsFd, name: "events" },
+    {
+      logger,
+      onRecord(bytes) {
+        const e = sluiceEvent.decode(bytes);
+        if (e.type === EVENT_TYPES.EXEC) void refiner.onExec(e.tgid);
+        else if (e.type === EVENT_TYPES.FORK) refiner.onFork(e.tgid, e.ppid);
+        else if (e.type === EVENT_TYPES.CONNECT && e.verdict !== VERDICTS.ALLOW) auditEgress(e);
+      },
+    },
+  ).start();
+
+  await apply(policy.current());
+  const unsubscribe = policy.subscribe((s) => void apply(s));
+  const unwatchDns = resolver.onChange(() => void apply(policy.current()));
+  resolver.start();
+  logger.info(kernel.adopted ? "kernel enforcement adopted from pins" : "kernel enforcement attached", { cgroup, pinDir: config.kernel.pinDir });
+
+  return {
+    cgroup,
+    pinDir: config.kernel.pinDir,
+    state: () => readState(kernel),
+    applyNow: () => apply(policy.current()),
+    async stop() {
+      unsubscribe();
+      unwatchDns();
+      resolver.stop();
+      await applying;
+      reader.stop({ drain: true });
+      kernel.close(); // the pins keep the programs attached: enforcement outlives the daemon
+    },
+  };
+}
+
+/** Inode, device and (for sha256 selectors) content hash of an executable named in the policy. */
+function statExe(path: string): ExeStat | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    if (!st.isFile()) return undefined;
+    const sha256 = st.size <= MAX_EXE_HASH_BYTES ? createHash("sha256").update(readFileSync(path)).digest("hex") : undefined;
+    return { ino: st.ino, dev: st.dev, ...(sha256 ? { sha256 } : {}) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Kernel enforcement end to end, all real: `sluice serve` attaches its BPF programs to a cgroup
+ * the test creates, real python processes in that cgroup connect to real loopback listeners, and
+ * the verdicts are the kernel's (EPERM). Also: a child inherits its parent's workload, policy
+ * reload switches generations, kill -9 keeps enforcing, a restart adopts the pins, detach removes
+ * everything. Pins and cgroups are the test's own and are removed after.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cgroupV2Root, detachAll } from "../../src/kernel/index.ts";
+import { makeTempDirs, startServe, type ServeProcess } from "../support/serve-process.ts";
+import { runSluice } from "../support/run-sluice.ts";
+
+const skip = (() => {
+  if (process.getuid?.() !== 0) return "needs root (BPF, cgroups)";
+  if (!existsSync("/sys/kernel/btf/vmlinux")) return "the kernel has no BTF";
+  if (!Bun.which("python3")) return "python3 is not installed";
+  if (!existsSync(join(import.meta.dir, "../../.cache/bpf/sluice.bpf.o"))) return "BPF object not built (bun run build.ts)";
+  return "";
+})();
+if (skip) console.warn(`kernel enforce tests skipped: ${skip}`);
+
+const id = `${process.pid}-${Date.now() % 100000}`;
+const dirs = makeTempDirs("sluice-kernel-");
+const cgroup = join(skip ? "/nonexistent" : cgroupV2Root(), `sluice-test-${id}`);
+const pinDir = `/sys/fs/bpf/sluice-test-${id}`;
+/** The interpreter itself (python3 on PATH may be a shim script, e.g. pyenv's). */
+const python = skip ? "/usr/bin/python3" : realpathSync(Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim());
+const agent = join(dirs.dir, "bin", "agent-python");
+const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir };
+const listeners: { stop(): void }[] = [];
+let allowedPort = 0;
+let otherPort = 0;
+let serve: ServeProcess | undefined;
+
+function policy(port: number, enforcement = "enforce"): string {
+  return [
+    "apiVersion: sluice/v1alpha1",
+    "kind: WorkloadIdentity",
+    "metadata: {name: agent}",
+    "spec:",
+    "  workloadID: agent",
+    "  selectors:",
+    `    - process:binary:path: ${agent}`,
+    `  enforcement: ${enforcement}`,
+    "  egress:",
+    "    - cidr: 127.0.0.1/32",
+    `      ports: [${port}]`,
+    "",
+  ].join("\n");
+}
+
+/** Runs python code in the test cgroup, as `exe`; prints "ok" or the errno name. */
+async function inCgroup(exe: string, code: string): Promise<string> {
+  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ${exe} -c '${code.replaceAll("'", "'\\''")}'`;
+  const proc = Bun.spawn(["sh", "-c", script], { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return (out.trim() || err.trim()).split("\n").at(-1)!;
+}
+
+const connect = (host: string, port: number, family = "AF_INET") =>
+  `import socket, errno\ns = socket.socket(socket.${family}, socket.SOCK_STREAM)\ntry:\n    s.connect(("${host}", ${port})); print("ok")\nexcept OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))`;
+const udpSend = (port: number) =>
+  `import socket, errno\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ntry:\n    s.sendto(b"x", ("127.0.0.1", ${port})); print("ok")\nexcept OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))`;
+
+async function applied(s: ServeProcess, after: number): Promise<number> {
+  const line = await s.waitForLog((l) => l.msg === "kernel policy applied" && (l.kernelGeneration as number) > after, 15_000);
+  return line.kernelGeneration as number;
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  mkdirSync(cgroup);
+  mkdirSync(join(dirs.dir, "bin"));
+  copyFileSync(python, agent);
+  chmodSync(agent, 0o755);
+  for (const _ of [0, 1]) {
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open() {} } });
+    listeners.push(l);
+  }
+  allowedPort = (listeners[0] as unknown as { port: number }).port;
+  otherPort = (listeners[1] as unknown as { port: number }).port;
+  writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(allowedPort));
+  serve = await startServe({ dirs, env });
+  await applied(serve, 0);
+}, 60_000);
+
+afterAll(() => {
+  serve?.cleanup();
+  if (skip) return;
+  detachAll(pinDir);
+  for (const l of listeners) l.stop();
+  try {
+    rmdirSync(cgroup);
+  } catch {
+    /* a straggler still in it: the kernel frees the cgroup when it exits */
+  }
+});
+
+describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real processes)", () => {
+  test("an unmanaged process is untouched; the managed agent reaches only what its policy allows", async () => {
+    expect(await inCgroup(python, connect("127.0.0.1", otherPort))).toBe("ok");
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("ok");
+    expect(await inCgroup(agent, connect("127.0.0.1", otherPort))).toBe("EPERM");
+  });
+
+  test("IPv6, v4-mapped and UDP sendmsg are enforced too", async () => {
+    expect(await inCgroup(agent, connect("::1", allowedPort, "AF_INET6"))).toBe("EPERM");
+    expect(await inCgroup(agent, connect("::ffff:127.0.0.1", allowedPort, "AF_INET6"))).toBe("ok");
+    expect(await inCgroup(agent, connect("::ffff:127.0.0.1", otherPort, "AF_INET6"))).toBe("EPERM");
+    expect(await inCgroup(agent, udpSend(otherPort))).toBe("EPERM");
+  });
+
+  test("a child the agent spawns (a plain python3) inherits its workload", async () => {
+    const child = `import subprocess, sys\nr = subprocess.run(["${python}", "-c", ${JSON.stringify(connect("127.0.0.1", otherPort))}], capture_output=True, text=True)\nprint(r.stdout.strip())`;
+    expect(await inCgroup(agent, child)).toBe("EPERM");
+  });
+
+  test("denials are audited with the workload's SPIFFE ID, and sluice kernel status shows the attachment", async () => {
+    await serve!.waitForLog(() => true);
+    await Bun.sleep(300);
+    const records = readFileSync(join(serve!.dataDir, "audit.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind: string; subject?: string; details?: { to?: string } });
+    const deny = records.find((r) => r.kind === "egress.deny" && r.details?.to === `127.0.0.1:${otherPort}`);
+    expect(deny?.subject).toBe("spiffe://sluice.local/agent");
+    const status = JSON.parse((await runSluice(["kernel", "status", "--json"], { env })).stdout) as { attached: boolean; links: string[]; counters: Record<string, string> };
+    expect(status.attached).toBe(true);
+    expect(status.links.sort()).toEqual(["links/sluice_connect4", "links/sluice_connect6", "links/sluice_on_exec", "links/sluice_on_exit", "links/sluice_on_fork", "links/sluice_sendmsg4", "links/sluice_sendmsg6"]);
+    expect(BigInt(status.counters.denied!)).toBeGreaterThan(0n);
+  });
+
+  test("a policy edit switches generations: new connects follow the new rules", async () => {
+    const before = (await fetch(`${serve!.url}/healthz`).then((r) => r.json())) as { kernel: { generation: number } };
+    writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(otherPort));
+    await applied(serve!, before.kernel.generation);
+    expect(await inCgroup(agent, connect("127.0.0.1", otherPort))).toBe("ok");
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("EPERM");
+  }, 30_000);
+
+  test("audit mode lets the connect through and records it", async () => {
+    const before = (await fetch(`${serve!.url}/healthz`).then((r) => r.json())) as { kernel: { generation: number } };
+    writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(otherPort, "audit"));
+    await applied(serve!, before.kernel.generation);
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("ok");
+    await Bun.sleep(300);
+    expect(readFileSync(join(serve!.dataDir, "audit.jsonl"), "utf8")).toContain('"kind":"egress.audit"');
+    writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(otherPort));
+    await applied(serve!, before.kernel.generation + 1);
+  }, 30_000);
+
+  test("kill -9 of sluice keeps enforcing; a restart adopts the pins; detach removes everything", async () => {
+    serve!.proc.kill("SIGKILL");
+    await serve!.proc.exited;
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("EPERM");
+    serve = await startServe({ dirs, env });
+    await serve.waitForLog((l) => l.msg === "kernel enforcement adopted from pins", 15_000);
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("EPERM");
+    expect(await serve.stop()).toBe(0);
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("EPERM");
+    const refused = await runSluice(["kernel", "detach"], { env });
+    expect(refused.code).toBe(2);
+    const detach = await runSluice(["kernel", "detach", "--yes"], { env });
+    expect(detach.stdout).toContain("detached: removed");
+    expect(await inCgroup(agent, connect("127.0.0.1", allowedPort))).toBe("ok");
+    expect((await runSluice(["kernel", "status"], { env })).stdout).toContain("nothing attached");
+  }, 60_000);
+});
