@@ -1,4 +1,6 @@
-import { parseHostPort } from "../config/index.ts";
+import { loadConfig, parseHostPort } from "../config/index.ts";
+import { configFlag } from "./config-flag.ts";
+import { liveClassification, type LiveClassification } from "./live-classification.ts";
 import { loadSnapshotOrReport, policySettings, trustDomainFlag } from "./policy-settings.ts";
 import { UsageError } from "../errors/index.ts";
 import { parseSpiffeId, spiffeIdFor } from "../identity/index.ts";
@@ -44,34 +46,47 @@ function summary(dir: string, ok: boolean, diagnostics: readonly PolicyDiagnosti
 const explainCommand: Command = {
   name: "explain",
   summary: "Explain why a workload may or may not reach a destination",
-  usage: "sluice policy explain --workload ID --to HOST:PORT [--protocol tcp|udp] [DIR]",
+  usage: "sluice policy explain (--workload ID | --pid N) --to HOST:PORT [--protocol tcp|udp] [DIR]",
   description: `Compiles the policy (DIR or policyDir) and evaluates the egress decision for a workload,
 naming the rule that decided (file:line) and what was checked. ID is a SPIFFE ID or a workloadID
 (\`claude\` → spiffe://<trustDomain>/claude); an ID no WorkloadIdentity has is treated as an
-unmanaged process (HostPolicy decides). The --pid form comes with kernel enforcement.
+unmanaged process (HostPolicy decides). With --pid, the workload is the one the kernel has that
+running process as right now (its own match, or inherited from the parent that started it): the
+classification enforcement actually uses.
 
 Examples:
   sluice policy explain --workload claude --to mcp.example.com:443
+  sudo sluice policy explain --pid $(pgrep -n claude) --to api.github.com:443
   sluice policy explain --workload spiffe://acme.corp/agents/coder --to 10.20.1.5:5432 --json`,
   maxArgs: 1,
   flags: [
-    { name: "workload", short: "w", kind: "string", placeholder: "ID", help: "SPIFFE ID or workloadID (required)" },
+    { name: "workload", short: "w", kind: "string", placeholder: "ID", help: "SPIFFE ID or workloadID" },
+    { name: "pid", short: "p", kind: "integer", placeholder: "N", help: "a running process: use the kernel's live classification of it" },
     { name: "to", kind: "string", placeholder: "HOST:PORT", help: "destination, e.g. api.example.com:443 or [2001:db8::1]:443 (required)" },
     { name: "protocol", kind: "string", placeholder: "tcp|udp", help: "transport", default: "tcp" },
     trustDomainFlag,
   ],
   async run(ctx) {
-    if (typeof ctx.flags.workload !== "string") throw new UsageError("--workload is required");
+    const byPid = typeof ctx.flags.pid === "number";
+    if (byPid === (typeof ctx.flags.workload === "string")) throw new UsageError("give exactly one of --workload ID and --pid N");
     if (typeof ctx.flags.to !== "string") throw new UsageError("--to is required (HOST:PORT)");
     const protocol = String(ctx.flags.protocol);
     if (protocol !== "tcp" && protocol !== "udp") throw new UsageError(`--protocol takes tcp or udp, got "${protocol}"`);
     const destination = parseDestination(ctx.flags.to);
     const loaded = await loadSnapshotOrReport(ctx);
     if (!loaded) return EXIT.policyInvalid;
-    const workload = toSpiffeId(ctx.flags.workload, loaded.trustDomain);
+    let workload: string | undefined;
+    let live: LiveClassification | undefined;
+    if (byPid) {
+      live = await liveClassification(loadConfig({ file: configFlag(ctx.flags), env: ctx.env }).config, Number(ctx.flags.pid));
+      workload = live.spiffeId;
+    } else workload = toSpiffeId(String(ctx.flags.workload), loaded.trustDomain);
     const explanation = loaded.snapshot.explainEgress(workload, { ...destination, protocol });
-    if (ctx.flags.json) ctx.out(JSON.stringify({ workload, destination: { ...destination, protocol }, ...explanation }) + "\n");
-    else ctx.out(explanation.text.endsWith("\n") ? explanation.text : explanation.text + "\n");
+    if (ctx.flags.json) ctx.out(JSON.stringify({ workload: workload ?? null, ...(live ? { process: live } : {}), destination: { ...destination, protocol }, ...explanation }) + "\n");
+    else {
+      if (live) ctx.out(`pid ${live.pid}: ${live.spiffeId ? `${live.spiffeId} (${live.how} in the kernel)` : "unmanaged (no kernel classification)"}\n`);
+      ctx.out(explanation.text.endsWith("\n") ? explanation.text : explanation.text + "\n");
+    }
     return EXIT.ok;
   },
 };

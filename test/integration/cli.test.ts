@@ -33,9 +33,9 @@ describe("help everywhere", () => {
     expect(r.stderr).toContain("Commands:\n  check");
   });
   test("a bad flag points at that command's help", async () => {
-    const r = await runSluice(["policy", "explain", "--pid", "1"]);
+    const r = await runSluice(["policy", "explain", "--pdi", "1"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sluice: unknown flag --pid for "sluice policy explain"\nrun \'sluice policy explain --help\' for usage\n');
+    expect(r.stderr).toBe('sluice: unknown flag --pdi for "sluice policy explain"; did you mean --pid?\nrun \'sluice policy explain --help\' for usage\n');
   });
   test("a misspelled command exits 2 with a suggestion", async () => {
     const r = await runSluice(["polcy", "check"]);
@@ -143,7 +143,7 @@ describe("policy explain", () => {
     expect(text.stdout.toLowerCase()).toContain("deny");
   });
   test("usage errors", async () => {
-    expect((await runSluice(["policy", "explain", "--to", "a:1"])).stderr).toContain("--workload is required");
+    expect((await runSluice(["policy", "explain", "--to", "a:1"])).stderr).toContain("give exactly one of --workload ID and --pid N");
     const bad = await runSluice(["policy", "explain", "-w", "claude", "--to", "example.com"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"example.com" is not host:port');

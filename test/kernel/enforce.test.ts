@@ -129,6 +129,33 @@ describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real proce
     expect(BigInt(status.counters.denied!)).toBeGreaterThan(0n);
   });
 
+  test("sluice policy explain --pid uses the kernel's live classification, inherited by a child", async () => {
+    const sleeper = `import subprocess\nsubprocess.run(["${python}", "-c", "import time; time.sleep(20)"])`;
+    const proc = Bun.spawn(["sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec ${agent} -c '${sleeper}'`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      let child = 0;
+      for (let i = 0; i < 50 && !child; i++) {
+        await Bun.sleep(100);
+        child = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0] || 0);
+      }
+      expect(child).toBeGreaterThan(0);
+      const explain = async (pid: number, port: number) =>
+        JSON.parse((await runSluice(["policy", "explain", "--pid", String(pid), "--to", `127.0.0.1:${port}`, "--json", dirs.policyDir], { env: { ...env, SLUICE_DATA_DIR: dirs.dataDir } })).stdout) as {
+          workload: string | null;
+          process: { how: string };
+          verdict: string;
+        };
+      const parent = await explain(proc.pid, allowedPort);
+      expect(parent).toMatchObject({ workload: "spiffe://sluice.local/agent", verdict: "allow" });
+      const kid = await explain(child, otherPort);
+      expect(kid).toMatchObject({ workload: "spiffe://sluice.local/agent", process: { how: "inherited" }, verdict: "deny" });
+      const outsider = await explain(process.pid, otherPort);
+      expect(outsider).toMatchObject({ workload: null, process: { how: "none" }, verdict: "allow" });
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
   test("a policy edit switches generations: new connects follow the new rules", async () => {
     const before = (await fetch(`${serve!.url}/healthz`).then((r) => r.json())) as { kernel: { generation: number } };
     writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(otherPort));
