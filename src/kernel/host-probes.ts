@@ -66,7 +66,7 @@ export const hostProbeChecks: readonly DoctorCheck[] = [
       if (ulps.includes("tls")) return { status: "ok", message: "TCP_ULP \"tls\" is available" };
       const modular = existsSync(`/lib/modules/${release()}/kernel/net/tls`);
       if (modular) return { status: "ok", message: "the tls module is not loaded but can be (modprobe tls)" };
-      return { status: "warn", message: "no kernel TLS (TCP_ULP \"tls\" unavailable)", fix: "sluice relays TLS in userspace instead: same protection, more CPU per byte" };
+      return { status: "warn", message: "no kernel TLS (TCP_ULP \"tls\" unavailable)", fix: "only matters for the injection proxy (not built yet), which will then relay TLS in userspace: same protection, more CPU per byte" };
     },
   },
 ];
