@@ -23,6 +23,7 @@ import { attachKernel } from "./attach.ts";
 import { egressAuditor } from "./egress-audit.ts";
 import { applyGeneration, readState } from "./generation.ts";
 import { createRefiner } from "./refine.ts";
+import { WorkQueue } from "./work-queue.ts";
 
 export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS } from "./attach.ts";
 export { applyGeneration, readState } from "./generation.ts";
@@ -48,6 +49,7 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
   const resolver = new HostResolver({ logger });
   const refiner = createRefiner({ procs: kernel.procs, attestor, ids, snapshot: () => policy.current(), logger });
   const auditEgress = egressAuditor(audit, ids);
+  const refinements = new WorkQueue();
 
   let applying: Promise<void> = Promise.resolve();
   const apply = (snapshot: PolicySnapshot) => {
@@ -78,7 +80,7 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
       logger,
       onRecord(bytes) {
         const e = sluiceEvent.decode(bytes);
-        if (e.type === EVENT_TYPES.EXEC) void refiner.onExec(e.tgid);
+        if (e.type === EVENT_TYPES.EXEC) refinements.push(() => refiner.onExec(e.tgid));
         else if (e.type === EVENT_TYPES.FORK) refiner.onFork(e.tgid, e.ppid);
         else if (e.type === EVENT_TYPES.CONNECT && e.verdict !== VERDICTS.ALLOW) auditEgress(e);
       },
@@ -102,6 +104,8 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
       resolver.stop();
       await applying;
       reader.stop({ drain: true });
+      await refinements.idle();
+      if (refinements.dropped > 0) logger.warn("exec refinements dropped under load (those processes kept their inherited classification)", { dropped: refinements.dropped });
       kernel.close(); // the pins keep the programs attached: enforcement outlives the daemon
     },
   };
