@@ -3,6 +3,7 @@ import { configFlag } from "./config-flag.ts";
 import { EXIT, type Command } from "./command.ts";
 import type { CheckResult, DoctorCheck } from "../doctor/index.ts";
 import { hostProbeChecks } from "../kernel/host-probes.ts";
+import { libbpfProbeChecks } from "../kernel/libbpf-probes.ts";
 import { BASE_DOCTOR_CHECKS } from "./doctor-checks.ts";
 
 const MARK: Record<CheckResult["status"], string> = { ok: "ok  ", warn: "WARN", fail: "FAIL" };
@@ -15,7 +16,9 @@ export const doctorCommand: Command = {
 or FAIL (sluice serve would not start or not protect), with the fix. Exit 1 if any check fails.
 Checks: running as root, the config, the data dir (mode, master key, store, whether a sluice
 holds it), the policy dir (valid, what it contains), and what the kernel offers: capabilities,
-BTF, cgroup v2, bpffs, kTLS. Each line says what sluice does without the feature.`,
+BTF, cgroup v2, bpffs, kTLS, libbpf (and where it loaded from), and whether the verifier accepts
+sluice's cgroup_sock_addr and tp_btf programs on this kernel. Each line says what sluice does
+without the feature.`,
   async run({ flags, out, env }) {
     let loaded: LoadedConfig;
     const results: { name: string; result: CheckResult }[] = [];
@@ -26,7 +29,7 @@ BTF, cgroup v2, bpffs, kTLS. Each line says what sluice does without the feature
       results.push({ name: "config", result: { status: "fail", message: (e as Error).message, fix: "fix the config file; the checks below use the defaults" } });
       loaded = loadConfig({ file: null, env: {} });
     }
-    for (const check of [...BASE_DOCTOR_CHECKS, ...hostProbeChecks] as readonly DoctorCheck[]) {
+    for (const check of [...BASE_DOCTOR_CHECKS, ...hostProbeChecks, ...libbpfProbeChecks] as readonly DoctorCheck[]) {
       try {
         results.push({ name: check.name, result: await check.run({ loaded }) });
       } catch (e) {

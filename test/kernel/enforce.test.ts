@@ -86,16 +86,22 @@ beforeAll(async () => {
   await applied(serve, 0);
 }, 60_000);
 
-afterAll(() => {
+afterAll(async () => {
   serve?.cleanup();
   if (skip) return;
   detachAll(pinDir);
   for (const l of listeners) l.stop();
-  try {
-    rmdirSync(cgroup);
-  } catch {
-    /* a straggler still in it: the kernel frees the cgroup when it exits */
+  // Kill whatever a test left in the cgroup (e.g. a sleeping child), then remove it.
+  if (existsSync(join(cgroup, "cgroup.kill"))) writeFileSync(join(cgroup, "cgroup.kill"), "1");
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(cgroup);
+      return;
+    } catch {
+      await Bun.sleep(100);
+    }
   }
+  console.warn(`enforce.test: could not remove ${cgroup}`);
 });
 
 describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real processes)", () => {

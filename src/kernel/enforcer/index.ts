@@ -25,7 +25,7 @@ import { applyGeneration, readState } from "./generation.ts";
 import { createRefiner } from "./refine.ts";
 import { WorkQueue } from "./work-queue.ts";
 
-export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS } from "./attach.ts";
+export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS, type AttachedKernel } from "./attach.ts";
 export { applyGeneration, readState } from "./generation.ts";
 
 export interface KernelEnforcement {
