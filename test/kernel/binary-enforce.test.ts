@@ -9,22 +9,17 @@
  * the binary says so too. Each run ends with the binary's own `kernel detach --yes`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cgroupV2Root, detachAll, ensureBpffs } from "../../src/kernel/index.ts";
 import { REPO, makeTempDirs, startServe, type ServeProcess } from "../support/serve-process.ts";
 import { runSluice } from "../support/run-sluice.ts";
+import { agentPolicy, connectScript, kernelSkipReason, realPython, removeCgroup, runInCgroup } from "./support/agent-cgroup.ts";
 
 const HIDDEN = ["node_modules", "vendor", ".cache"].map((d) => join(REPO, d));
 
-const skip = (() => {
-  if (process.getuid?.() !== 0) return "needs root (BPF, cgroups, mounts)";
-  if (!existsSync("/sys/kernel/btf/vmlinux")) return "the kernel has no BTF";
-  if (!Bun.which("python3")) return "python3 is not installed";
-  if (!Bun.which("unshare")) return "unshare (util-linux) is not installed";
-  return "";
-})();
+const skip = kernelSkipReason() || (Bun.which("unshare") ? "" : "unshare (util-linux) is not installed");
 if (skip) console.warn(`binary kernel enforcement tests skipped: ${skip}`);
 
 const id = `${process.pid}-${Date.now() % 100000}`;
@@ -36,35 +31,13 @@ const hiddenBinary = join(work, "sluice-hidden-checkout");
 const cgroup = join(skip ? "/nonexistent" : cgroupV2Root(), `sluice-test-${id}`);
 const pinDir = `/sys/fs/bpf/sluice-test-${id}`;
 const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir };
-const python = skip ? "/usr/bin/python3" : realpathSync(Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim());
+const python = skip ? "/usr/bin/python3" : realPython();
 const agent = join(work, "bin", "agent-python");
 const listeners: { stop(): void; port: number }[] = [];
 const serves: ServeProcess[] = [];
 
-function policy(allowedPort: number): string {
-  return [
-    "apiVersion: sluice/v1alpha1",
-    "kind: WorkloadIdentity",
-    "metadata: {name: agent}",
-    "spec:",
-    "  workloadID: agent",
-    "  selectors:",
-    `    - process:binary:path: ${agent}`,
-    "  enforcement: enforce",
-    "  egress:",
-    "    - cidr: 127.0.0.1/32",
-    `      ports: [${allowedPort}]`,
-    "",
-  ].join("\n");
-}
-
-/** Runs python code in the test cgroup, as `exe`; prints "ok" or the errno name. */
-async function inCgroup(exe: string, port: number): Promise<string> {
-  const code = `import socket, errno\ns = socket.socket()\ntry:\n    s.connect(("127.0.0.1", ${port})); print("ok")\nexcept OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))`;
-  const proc = Bun.spawn(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, exe, "-c", code], { stdout: "pipe", stderr: "pipe" });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return (out.trim() || err.trim()).split("\n").at(-1)!;
-}
+const policy = (allowedPort: number) => agentPolicy(agent, allowedPort);
+const inCgroup = (exe: string, port: number) => runInCgroup(cgroup, exe, connectScript("127.0.0.1", port));
 
 beforeAll(async () => {
   if (skip) return;
@@ -91,16 +64,12 @@ beforeAll(async () => {
   for (const _ of [0, 1]) listeners.push(Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open() {} } }));
 }, 240_000);
 
-afterAll(() => {
+afterAll(async () => {
   for (const s of serves) s.cleanup();
   if (!skip) {
     detachAll(pinDir);
     for (const l of listeners) l.stop();
-    try {
-      rmdirSync(cgroup);
-    } catch {
-      /* a straggler still in it: the kernel frees the cgroup when it exits */
-    }
+    await removeCgroup(cgroup);
   }
   rmSync(work, { recursive: true, force: true });
 });

@@ -6,27 +6,21 @@
  * everything. Pins and cgroups are the test's own and are removed after.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupV2Root, detachAll } from "../../src/kernel/index.ts";
 import { makeTempDirs, startServe, type ServeProcess } from "../support/serve-process.ts";
 import { runSluice } from "../support/run-sluice.ts";
+import { agentPolicy, connectScript, kernelSkipReason, realPython, removeCgroup, runInCgroup, udpSendScript } from "./support/agent-cgroup.ts";
 
-const skip = (() => {
-  if (process.getuid?.() !== 0) return "needs root (BPF, cgroups)";
-  if (!existsSync("/sys/kernel/btf/vmlinux")) return "the kernel has no BTF";
-  if (!Bun.which("python3")) return "python3 is not installed";
-  if (!existsSync(join(import.meta.dir, "../../.cache/bpf/sluice.bpf.o"))) return "BPF object not built (bun run build.ts)";
-  return "";
-})();
+const skip = kernelSkipReason() || (existsSync(join(import.meta.dir, "../../.cache/bpf/sluice.bpf.o")) ? "" : "BPF object not built (bun run build.ts)");
 if (skip) console.warn(`kernel enforce tests skipped: ${skip}`);
 
 const id = `${process.pid}-${Date.now() % 100000}`;
 const dirs = makeTempDirs("sluice-kernel-");
 const cgroup = join(skip ? "/nonexistent" : cgroupV2Root(), `sluice-test-${id}`);
 const pinDir = `/sys/fs/bpf/sluice-test-${id}`;
-/** The interpreter itself (python3 on PATH may be a shim script, e.g. pyenv's). */
-const python = skip ? "/usr/bin/python3" : realpathSync(Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim());
+const python = skip ? "/usr/bin/python3" : realPython();
 const agent = join(dirs.dir, "bin", "agent-python");
 const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir };
 const listeners: { stop(): void }[] = [];
@@ -34,35 +28,10 @@ let allowedPort = 0;
 let otherPort = 0;
 let serve: ServeProcess | undefined;
 
-function policy(port: number, enforcement = "enforce"): string {
-  return [
-    "apiVersion: sluice/v1alpha1",
-    "kind: WorkloadIdentity",
-    "metadata: {name: agent}",
-    "spec:",
-    "  workloadID: agent",
-    "  selectors:",
-    `    - process:binary:path: ${agent}`,
-    `  enforcement: ${enforcement}`,
-    "  egress:",
-    "    - cidr: 127.0.0.1/32",
-    `      ports: [${port}]`,
-    "",
-  ].join("\n");
-}
-
-/** Runs python code in the test cgroup, as `exe`; prints "ok" or the errno name. */
-async function inCgroup(exe: string, code: string): Promise<string> {
-  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ${exe} -c '${code.replaceAll("'", "'\\''")}'`;
-  const proc = Bun.spawn(["sh", "-c", script], { stdout: "pipe", stderr: "pipe" });
-  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return (out.trim() || err.trim()).split("\n").at(-1)!;
-}
-
-const connect = (host: string, port: number, family = "AF_INET") =>
-  `import socket, errno\ns = socket.socket(socket.${family}, socket.SOCK_STREAM)\ntry:\n    s.connect(("${host}", ${port})); print("ok")\nexcept OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))`;
-const udpSend = (port: number) =>
-  `import socket, errno\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ntry:\n    s.sendto(b"x", ("127.0.0.1", ${port})); print("ok")\nexcept OSError as e:\n    print(errno.errorcode.get(e.errno, e.errno))`;
+const policy = (port: number, enforcement: "enforce" | "audit" = "enforce") => agentPolicy(agent, port, enforcement);
+const inCgroup = (exe: string, code: string) => runInCgroup(cgroup, exe, code);
+const connect = connectScript;
+const udpSend = udpSendScript;
 
 async function applied(s: ServeProcess, after: number): Promise<number> {
   const line = await s.waitForLog((l) => l.msg === "kernel policy applied" && (l.kernelGeneration as number) > after, 15_000);
@@ -91,17 +60,7 @@ afterAll(async () => {
   if (skip) return;
   detachAll(pinDir);
   for (const l of listeners) l.stop();
-  // Kill whatever a test left in the cgroup (e.g. a sleeping child), then remove it.
-  if (existsSync(join(cgroup, "cgroup.kill"))) writeFileSync(join(cgroup, "cgroup.kill"), "1");
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(cgroup);
-      return;
-    } catch {
-      await Bun.sleep(100);
-    }
-  }
-  console.warn(`enforce.test: could not remove ${cgroup}`);
+  await removeCgroup(cgroup);
 });
 
 describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real processes)", () => {
