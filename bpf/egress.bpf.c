@@ -7,13 +7,25 @@
  *   2. slot = state.active_slot, read once
  *   3. cfg = workloads[slot][workload]; missing for a nonzero workload → workload 0
  *   4. ALLOW_ALL without AUDIT → allow (no rule lookup: the unmanaged fast path)
- *   5. rule = rules_v{4,6}[slot][(workload, dst)] (LPM); allowed when all_ports_mask (ports
- *      1-65535, as in policy files) or a range matches (port, protocol)
- *   6. not allowed: AUDIT → allow + CONNECT/audit event; else EPERM + CONNECT/deny event
+ *   5. rule = rules_v{4,6}[slot][(workload, dst)] (LPM); the first range matching (port,
+ *      protocol) decides: a REDIRECT range redirects, any other allows; no range matched →
+ *      allowed when all_ports_mask has the protocol (ports 1-65535, as in policy files)
+ *   6. REDIRECT (TCP connect only; userspace sets it on tls intercept/upgrade Service ports of
+ *      managed workloads, enforce and audit alike): store the original destination and the
+ *      process facts by socket cookie (redir_cookie), rewrite the destination to the proxy
+ *      (sluice_state.proxy_*), count. No proxy configured or the record not stored → EPERM
+ *      (fail closed: a redirected connection never bypasses the proxy).
+ *   7. not allowed: AUDIT → allow + CONNECT/audit event; else EPERM + CONNECT/deny event
  *
- * A v4-mapped destination (::ffff:a.b.c.d) on an AF_INET6 socket is decided by the v4 trie.
+ * A v4-mapped destination (::ffff:a.b.c.d) on an AF_INET6 socket is decided by the v4 trie and
+ * redirected to ::ffff:proxy_ip4 (the proxy's IPv4 listener).
  * Hot path (allowed): 4–6 map lookups, no writes but a per-CPU counter, no per-socket state.
- * Included by sluice.bpf.c.
+ * Per-socket state (one LRU update) only for redirected sockets.
+ *
+ * Also here: cgroup/getpeername4/6 (a redirected socket reports its original peer) and sockops
+ * (ACTIVE_ESTABLISHED: the record is copied under the client's local port into orig_dst, which
+ * the proxy reads after accept(); sockops runs in softirq, so the process facts come from
+ * connect). Included by sluice.bpf.c.
  */
 #include "sluice_common.h"
 
@@ -43,20 +55,34 @@ static __always_inline __u8 proto_bit(__u32 protocol)
 	return SLUICE_PROTO_OTHER;
 }
 
-static __always_inline int rule_allows(const struct sluice_rule *r, __u16 port, __u8 pbit)
+enum { MATCH_NONE = 0, MATCH_ALLOW = 1, MATCH_REDIRECT = 2 };
+
+/* The first matching range decides (REDIRECT ranges are first), then all_ports_mask. */
+static __always_inline int rule_match(const struct sluice_rule *r, __u16 port, __u8 pbit)
 {
-	if ((r->all_ports_mask & pbit) && port != 0)
-		return 1;
 	__u32 n = r->nranges;
 	for (int i = 0; i < SLUICE_MAX_RANGES; i++) {
 		if (i >= n)
 			break;
 		const struct sluice_port_range *pr = &r->ranges[i];
 		if ((pr->proto_mask & pbit) && port >= pr->lo && port <= pr->hi)
-			return 1;
+			return (pr->flags & SLUICE_RANGE_REDIRECT) ? MATCH_REDIRECT : MATCH_ALLOW;
 	}
-	return 0;
+	if ((r->all_ports_mask & pbit) && port != 0)
+		return MATCH_ALLOW;
+	return MATCH_NONE;
 }
+
+/* What decide() found, for the caller that carries out a redirect. */
+struct sluice_decision {
+	__u32 tgid;
+	__u32 pid;
+	__u32 workload;
+	__u32 proc_flags;
+	__u32 rule_id;
+	__u32 generation;
+	struct sluice_state *st;
+};
 
 static __always_inline struct sluice_rule *lookup_rule(__u32 slot, __u32 workload, const struct sluice_dest *d)
 {
@@ -109,7 +135,8 @@ static __always_inline void report(const struct sluice_dest *d, __u32 verdict, _
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int decide(const struct sluice_dest *d, __u32 protocol)
+/* 0 = EPERM, 1 = allow, MATCH_REDIRECT = redirect (counted and carried out by the caller). */
+static __always_inline int decide(const struct sluice_dest *d, __u32 protocol, struct sluice_decision *out)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
@@ -153,11 +180,22 @@ static __always_inline int decide(const struct sluice_dest *d, __u32 protocol)
 	__u32 rule_id = 0;
 	struct sluice_rule *r = lookup_rule(slot, workload, d);
 	if (r) {
-		if (rule_allows(r, d->port, proto_bit(protocol))) {
+		int m = rule_match(r, d->port, proto_bit(protocol));
+		if (m == MATCH_ALLOW) {
 			sluice_count(SLUICE_CNT_ALLOWED);
 			return 1;
 		}
 		rule_id = r->rule_id;
+		if (m == MATCH_REDIRECT) {
+			out->tgid = tgid;
+			out->pid = (__u32)pid_tgid;
+			out->workload = workload;
+			out->proc_flags = proc_flags;
+			out->rule_id = rule_id;
+			out->generation = st->generation;
+			out->st = st;
+			return MATCH_REDIRECT;
+		}
 	}
 	__u32 generation = st->generation;
 	if (flags & SLUICE_WL_AUDIT) {
@@ -170,15 +208,85 @@ static __always_inline int decide(const struct sluice_dest *d, __u32 protocol)
 	return 0;
 }
 
+/*
+ * Carries out a REDIRECT: the record first (by socket cookie), then the new destination. Only a
+ * TCP connect can be redirected; anything else matching a REDIRECT range, no proxy, or a record
+ * that cannot be stored → EPERM.
+ */
+static __always_inline int redirect_to_proxy(struct bpf_sock_addr *ctx, const struct sluice_dest *d, __u32 protocol,
+					     const struct sluice_decision *dec)
+{
+	struct sluice_state *st = dec->st;
+	if (!st)
+		return 0;
+	__u16 pport = st->proxy_port;
+	int is_connect = d->hook == SLUICE_HOOK_CONNECT4 || d->hook == SLUICE_HOOK_CONNECT6;
+	if (pport == 0 || !is_connect || protocol != IPPROTO_TCP)
+		goto fail;
+
+	struct sluice_redirect rec = {};
+	if (d->family == AF_INET)
+		__builtin_memcpy(rec.addr, &d->addr[0], 4);
+	else if (d->v4_mapped) {
+		rec.addr[10] = 0xff;
+		rec.addr[11] = 0xff;
+		__builtin_memcpy(&rec.addr[12], &d->addr[0], 4);
+	} else
+		__builtin_memcpy(rec.addr, d->addr, 16);
+	rec.family = d->family;
+	rec.port = d->port;
+	rec.v4_mapped = d->v4_mapped;
+	rec.pid = dec->tgid;
+	rec.tid = dec->pid;
+	__u64 ug = bpf_get_current_uid_gid();
+	rec.uid = (__u32)ug;
+	rec.gid = ug >> 32;
+	rec.workload = dec->workload;
+	rec.rule_id = dec->rule_id;
+	rec.cgroup_id = bpf_get_current_cgroup_id();
+	rec.ts_ns = bpf_ktime_get_ns();
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	if (bpf_map_update_elem(&redir_cookie, &cookie, &rec, BPF_ANY) != 0)
+		goto fail;
+
+	if (d->family == AF_INET) {
+		ctx->user_ip4 = st->proxy_ip4;
+	} else if (d->v4_mapped) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = st->proxy_ip4;
+	} else {
+		__u32 a[4];
+		__builtin_memcpy(a, st->proxy_ip6, 16);
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+	}
+	ctx->user_port = bpf_htons(pport);
+	sluice_count(SLUICE_CNT_REDIRECTED);
+	return 1;
+fail:
+	sluice_count(SLUICE_CNT_REDIRECT_FAILED);
+	report(d, SLUICE_VERDICT_DENY, dec->tgid, dec->pid, dec->workload, dec->proc_flags, dec->rule_id, protocol, dec->generation);
+	return 0;
+}
+
 static __always_inline int decide_v4(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct sluice_dest d = {};
+	struct sluice_decision dec = {};
 	d.addr[0] = ctx->user_ip4;
 	d.port = bpf_ntohs((__u16)ctx->user_port);
 	d.is_v4 = 1;
 	d.hook = hook;
 	d.family = AF_INET;
-	return decide(&d, ctx->protocol);
+	__u32 protocol = ctx->protocol;
+	int v = decide(&d, protocol, &dec);
+	if (v == MATCH_REDIRECT)
+		return redirect_to_proxy(ctx, &d, protocol, &dec);
+	return v;
 }
 
 static __always_inline int decide_v6(struct bpf_sock_addr *ctx, __u8 hook)
@@ -198,7 +306,12 @@ static __always_inline int decide_v6(struct bpf_sock_addr *ctx, __u8 hook)
 		d.addr[2] = a2;
 		d.addr[3] = a3;
 	}
-	return decide(&d, ctx->protocol);
+	struct sluice_decision dec = {};
+	__u32 protocol = ctx->protocol;
+	int v = decide(&d, protocol, &dec);
+	if (v == MATCH_REDIRECT)
+		return redirect_to_proxy(ctx, &d, protocol, &dec);
+	return v;
 }
 
 SEC("cgroup/connect4")
@@ -223,4 +336,58 @@ SEC("cgroup/sendmsg6")
 int sluice_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return decide_v6(ctx, SLUICE_HOOK_SENDMSG6);
+}
+
+/* A redirected socket reports its original peer, not the proxy. getpeername programs must return 1. */
+SEC("cgroup/getpeername4")
+int sluice_getpeername4(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct sluice_redirect *rec = bpf_map_lookup_elem(&redir_cookie, &cookie);
+	if (rec && rec->family == AF_INET) {
+		__u32 a;
+		__builtin_memcpy(&a, rec->addr, 4);
+		ctx->user_ip4 = a;
+		ctx->user_port = bpf_htons(rec->port);
+	}
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int sluice_getpeername6(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct sluice_redirect *rec = bpf_map_lookup_elem(&redir_cookie, &cookie);
+	if (rec && rec->family == AF_INET6) {
+		__u32 a[4];
+		__builtin_memcpy(a, rec->addr, 16);
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+		ctx->user_port = bpf_htons(rec->port);
+	}
+	return 1;
+}
+
+/*
+ * ACTIVE_ESTABLISHED (client side, before the proxy's accept() can return): copy a redirected
+ * socket's record under (family as the proxy sees it, client local port). local_port is host
+ * order here. The cookie entry stays for getpeername (LRU ages it out).
+ */
+SEC("sockops")
+int sluice_sockops(struct bpf_sock_ops *skops)
+{
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+		return 1;
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct sluice_redirect *rec = bpf_map_lookup_elem(&redir_cookie, &cookie);
+	if (!rec)
+		return 1;
+	struct sluice_origdst_key k = {};
+	k.family = (rec->family == AF_INET || rec->v4_mapped) ? AF_INET : AF_INET6;
+	k.port = (__u16)skops->local_port;
+	if (bpf_map_update_elem(&orig_dst, &k, rec, BPF_ANY) != 0)
+		sluice_count(SLUICE_CNT_ORIGDST_FAILED);
+	return 1;
 }

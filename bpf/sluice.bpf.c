@@ -3,7 +3,8 @@
  * sluice.bpf.o — one object so every program shares the maps of sluice_maps.h without a
  * static-linking step. Each concern lives in its own file:
  *   proc_track.bpf.c  tp_btf/sched_process_{fork,exec,exit}: classification follows processes
- *   egress.bpf.c      cgroup/{connect4,connect6,sendmsg4,sendmsg6}: allow / EPERM / audit
+ *   egress.bpf.c      cgroup/{connect4,connect6,sendmsg4,sendmsg6}: allow / EPERM / audit / redirect;
+ *                     cgroup/getpeername{4,6} and sockops for redirected sockets
  * Program functions are named sluice_<hook>, never like their SEC() (FACTS: that fails to compile).
  */
 #include "proc_track.bpf.c"

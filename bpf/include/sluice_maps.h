@@ -107,4 +107,22 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* socket cookie → redirect record; written by connect4/6 for redirected sockets only, read by
+ * getpeername4/6 and sockops. Cookies are never reused: stale entries are harmless, LRU ages them out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_REDIRECTS_MAX);
+	__type(key, __u64);
+	__type(value, struct sluice_redirect);
+} redir_cookie SEC(".maps");
+
+/* (family, client local port) → redirect record; written by sockops at ACTIVE_ESTABLISHED (before
+ * the proxy can accept), read by the proxy (src/kernel/original-destination.ts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_REDIRECTS_MAX);
+	__type(key, struct sluice_origdst_key);
+	__type(value, struct sluice_redirect);
+} orig_dst SEC(".maps");
+
 #endif /* SLUICE_MAPS_H */

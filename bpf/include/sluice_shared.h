@@ -33,6 +33,7 @@ enum sluice_limits {
 	SLUICE_EXE_MAX = 4096,      /* inner exe_class hash capacity (template) */
 	SLUICE_COMM_LEN = 16,       /* TASK_COMM_LEN */
 	SLUICE_EVENTS_BYTES = 1 << 20, /* ring buffer size */
+	SLUICE_REDIRECTS_MAX = 65536,  /* redir_cookie / orig_dst (LRU) capacity */
 };
 
 /* ---- process classification (map `procs`, key: __u32 tgid) ----------------------------------- */
@@ -56,8 +57,14 @@ struct sluice_state {
 	__u32 active_slot;   /* 0 or 1: the slot of every *_outer map the programs use; read once per call */
 	__u32 generation;    /* PolicySnapshot generation in force (informational, copied into events) */
 	__u64 applied_at_ns; /* CLOCK_MONOTONIC ns when userspace flipped active_slot (informational) */
+	/* The proxy's loopback listener, where REDIRECT ranges send TCP connects (written with each
+	 * generation). proxy_port 0 = no proxy: a REDIRECT match is denied (fail closed, never bypassed). */
+	__u32 proxy_ip4;     /* IPv4 address, network order (AF_INET sockets and v4-mapped destinations) */
+	__u16 proxy_port;    /* host order */
+	__u16 pad;           /* zero */
+	__u8 proxy_ip6[16];  /* IPv6 address, network order (AF_INET6 sockets, native IPv6 destinations) */
 };
-_Static_assert(sizeof(struct sluice_state) == 16, "sluice_state size");
+_Static_assert(sizeof(struct sluice_state) == 40, "sluice_state size");
 
 /* ---- egress rules (inner LPM tries of rules_v4_outer / rules_v6_outer) ------------------------ */
 
@@ -82,11 +89,16 @@ struct sluice_lpm_v6 {
 };
 _Static_assert(sizeof(struct sluice_lpm_v6) == 24, "sluice_lpm_v6 size");
 
+enum sluice_range_flags {
+	SLUICE_RANGE_REDIRECT = 1, /* a matching TCP connect goes to the proxy (sluice_state.proxy_*) instead */
+};
+
 struct sluice_port_range {
 	__u16 lo;         /* first port, host order, inclusive */
 	__u16 hi;         /* last port, host order, inclusive */
 	__u8 proto_mask;  /* enum sluice_proto_mask: protocols this range allows */
-	__u8 pad[3];      /* zero */
+	__u8 flags;       /* enum sluice_range_flags */
+	__u8 pad[2];      /* zero */
 };
 _Static_assert(sizeof(struct sluice_port_range) == 8, "sluice_port_range size");
 
@@ -95,6 +107,9 @@ _Static_assert(sizeof(struct sluice_port_range) == 8, "sluice_port_range size");
  * down: the value is the union of the ranges of this prefix's own rules and of every shorter
  * prefix of the same workload covering it. More than SLUICE_MAX_RANGES after the union: the
  * snapshot is refused in userspace (never widened).
+ * Match order: ranges[] first, in order, the first matching range decides (REDIRECT ranges come
+ * first, so a Service port stays redirected even where a broader rule allows it); then
+ * all_ports_mask.
  */
 struct sluice_rule {
 	__u32 rule_id;          /* informational: the most specific rule behind this entry (userspace rule table), 0 none */
@@ -139,6 +154,9 @@ enum sluice_counter {
 	SLUICE_CNT_PROCS_FULL = 5,     /* `procs` update failed (full): a child could not inherit its classification */
 	SLUICE_CNT_EXEC_CLASSIFIED = 6,/* exec matched exe_class */
 	SLUICE_CNT_FORK_INHERITED = 7, /* fork copied a classification */
+	SLUICE_CNT_REDIRECTED = 8,     /* TCP connect rewritten to the proxy (REDIRECT range) */
+	SLUICE_CNT_REDIRECT_FAILED = 9,/* REDIRECT match refused: no proxy configured, or the per-socket record could not be stored */
+	SLUICE_CNT_ORIGDST_FAILED = 10,/* sockops could not store the original destination by local port (orig_dst update failed) */
 	SLUICE_CNT_MAX = 16,           /* array size (room to grow without changing the map) */
 };
 
@@ -155,6 +173,7 @@ enum sluice_verdict {
 	SLUICE_VERDICT_ALLOW = 1,
 	SLUICE_VERDICT_DENY = 2,
 	SLUICE_VERDICT_AUDIT = 3,
+	SLUICE_VERDICT_REDIRECT = 4, /* reserved: redirects are counted (SLUICE_CNT_REDIRECTED), not reported per connection */
 };
 
 enum sluice_event_hook {
@@ -190,5 +209,37 @@ struct sluice_event {
 	char comm[16];     /* task comm (CONNECT/EXEC: after exec; FORK: the child's; EXIT: the leader's) */
 };
 _Static_assert(sizeof(struct sluice_event) == 112, "sluice_event size");
+
+/* ---- redirected sockets (maps `redir_cookie` and `orig_dst`, LRU hashes) ---------------------- */
+
+/*
+ * What connect4/6 knew when it redirected a socket: the original destination and the process
+ * facts (sockops runs in softirq, so they are taken in connect). Stored by socket cookie
+ * (redir_cookie: getpeername4/6 answers from it) and, once sockops sees ACTIVE_ESTABLISHED,
+ * copied under the client's local port (orig_dst: what the proxy looks up after accept()).
+ */
+struct sluice_redirect {
+	__u8 addr[16];     /* original destination, network order (IPv4: first 4 bytes; v4-mapped: ::ffff:a.b.c.d) */
+	__u16 family;      /* the client socket's family: AF_INET or AF_INET6 */
+	__u16 port;        /* original destination port, host order */
+	__u8 v4_mapped;    /* AF_INET6 socket to a v4-mapped address: redirected to ::ffff:proxy_ip4 (the proxy sees IPv4) */
+	__u8 pad[3];       /* zero */
+	__u32 pid;         /* tgid of the connecting process */
+	__u32 tid;         /* thread id */
+	__u32 uid;
+	__u32 gid;
+	__u32 workload;    /* workload id used for the decision */
+	__u32 rule_id;     /* rule_id of the LPM entry that redirected */
+	__u64 cgroup_id;   /* cgroup v2 id of the connecting task */
+	__u64 ts_ns;       /* CLOCK_MONOTONIC ns of the connect */
+};
+_Static_assert(sizeof(struct sluice_redirect) == 64, "sluice_redirect size");
+
+/* orig_dst key: the redirected connection as the proxy sees it after accept(). */
+struct sluice_origdst_key {
+	__u16 family;      /* AF_INET (also v4-mapped clients) or AF_INET6: the accepted socket's peer family */
+	__u16 port;        /* the client's local port, host order = the accepted socket's remote port */
+};
+_Static_assert(sizeof(struct sluice_origdst_key) == 4, "sluice_origdst_key size");
 
 #endif /* SLUICE_SHARED_H */

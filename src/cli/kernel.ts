@@ -43,11 +43,11 @@ programs keep enforcing while it is down. Needs root.`,
       c.close();
     }
     const links = pins.filter((p) => p.kind === "link").map((p) => p.name);
-    const data = { pinDir, attached: links.length > 0, links, maps: pins.filter((p) => p.kind === "map").map((p) => p.name), state: state ? { generation: state.generation, activeSlot: state.activeSlot } : null, classified: perWorkload, counters };
+    const data = { pinDir, attached: links.length > 0, links, maps: pins.filter((p) => p.kind === "map").map((p) => p.name), state: state ? { generation: state.generation, activeSlot: state.activeSlot, proxyPort: state.proxy?.port ?? 0 } : null, classified: perWorkload, counters };
     if (ctx.flags.json) ctx.out(JSON.stringify(data) + "\n");
     else {
       ctx.out(`${links.length} program(s) attached, pinned under ${pinDir}: ${links.join(", ")}\n`);
-      if (state) ctx.out(`policy generation ${state.generation} (slot ${state.activeSlot})\n`);
+      if (state) ctx.out(`policy generation ${state.generation} (slot ${state.activeSlot}), intercepted Service connects redirected to ${state.proxy ? `proxy port ${state.proxy.port}` : "no proxy (Service connects are plain allows)"}\n`);
       ctx.out(`classified processes: ${Object.entries(perWorkload).map(([w, n]) => `${w === "0" ? "unmanaged" : `workload#${w}`}=${n}`).join(", ") || "none"}\n`);
       ctx.out(`counters: ${Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
     }

@@ -25,6 +25,7 @@ export {
   MAX_RANGES,
   PROC_FLAGS,
   PROTO_MASK,
+  RANGE_FLAGS,
   SLOTS,
   STRUCTS,
   VERDICTS,
@@ -33,7 +34,11 @@ export {
   splitKernelDev,
   toKernelDev,
 } from "./layout.ts";
-export type { ExeKey, LpmKey, MapCodec, MapName, PortRangeValue, RuleValue, SluiceEvent, SluiceProc, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
+export type { ExeKey, LpmKey, MapCodec, MapName, OrigDstKey, PortRangeValue, ProxyAddress, RuleValue, SluiceEvent, SluiceProc, SluiceRedirect, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
+// - redirect: `lookupOriginalDestination(origDst, {localPort, family})` → the original destination
+//   and process facts of a connection the kernel redirected to the proxy.
+export { decodeOriginalDestination, lookupOriginalDestination } from "./original-destination.ts";
+export type { OrigDstMap, OriginalDestination } from "./original-destination.ts";
 export {
   compileKernelPolicy,
   hostnamesIn,
@@ -49,6 +54,7 @@ export type {
   KernelPolicy,
   KernelWarning,
   LpmEntry,
+  ProxyTarget,
   Resolved,
   ResolveFn,
   RuleTableEntry,

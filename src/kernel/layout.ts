@@ -26,10 +26,16 @@ export const COUNTERS = {
   PROCS_FULL: 5,
   EXEC_CLASSIFIED: 6,
   FORK_INHERITED: 7,
+  REDIRECTED: 8,
+  REDIRECT_FAILED: 9,
+  ORIGDST_FAILED: 10,
   MAX: 16,
 } as const;
 export const EVENT_TYPES = { CONNECT: 1, EXEC: 2, EXIT: 3, FORK: 4 } as const;
-export const VERDICTS = { ALLOW: 1, DENY: 2, AUDIT: 3 } as const;
+/** REDIRECT is reserved: redirects are counted (COUNTERS.REDIRECTED), not reported per connection. */
+export const VERDICTS = { ALLOW: 1, DENY: 2, AUDIT: 3, REDIRECT: 4 } as const;
+/** enum sluice_range_flags. */
+export const RANGE_FLAGS = { REDIRECT: 1 } as const;
 export const HOOKS = { NONE: 0, CONNECT4: 1, CONNECT6: 2, SENDMSG4: 3, SENDMSG6: 4 } as const;
 export const LIMITS = {
   MAX_RANGES,
@@ -40,13 +46,15 @@ export const LIMITS = {
   EXE_MAX: 4096,
   COMM_LEN,
   EVENTS_BYTES: 1 << 20,
+  REDIRECTS_MAX: 65536,
 } as const;
 
 /** Every enum of the header by its C prefix, for the layout test (`SLUICE_` + prefix + key). */
 export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  "": { MAX_RANGES, SLOTS, PROCS_MAX: LIMITS.PROCS_MAX, RULES_MAX: LIMITS.RULES_MAX, WORKLOADS_MAX: LIMITS.WORKLOADS_MAX, EXE_MAX: LIMITS.EXE_MAX, COMM_LEN, EVENTS_BYTES: LIMITS.EVENTS_BYTES },
+  "": { MAX_RANGES, SLOTS, PROCS_MAX: LIMITS.PROCS_MAX, RULES_MAX: LIMITS.RULES_MAX, WORKLOADS_MAX: LIMITS.WORKLOADS_MAX, EXE_MAX: LIMITS.EXE_MAX, COMM_LEN, EVENTS_BYTES: LIMITS.EVENTS_BYTES, REDIRECTS_MAX: LIMITS.REDIRECTS_MAX },
   PROC_: PROC_FLAGS,
   PROTO_: PROTO_MASK,
+  RANGE_: RANGE_FLAGS,
   WL_: WL_FLAGS,
   CNT_: COUNTERS,
   EV_: EVENT_TYPES,
@@ -55,7 +63,7 @@ export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> =
 };
 
 /** Pin names under /sys/fs/bpf/sluice/ (= the map names in sluice.bpf.o). */
-export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters"] as const;
+export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters", "redir_cookie", "orig_dst"] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 
 // ---- structs --------------------------------------------------------------------------------
@@ -135,21 +143,43 @@ export const sluiceProc = layout<SluiceProc>(
   (d) => ({ workload: d.getUint32(0, LE), flags: d.getUint32(4, LE), startTimeNs: d.getBigUint64(8, LE) }),
 );
 
+/** The proxy's loopback listener REDIRECT ranges send TCP connects to. */
+export interface ProxyAddress {
+  /** IPv4 address, network order (4 bytes). */
+  readonly ip4: Uint8Array;
+  /** IPv6 address, network order (16 bytes). */
+  readonly ip6: Uint8Array;
+  /** Host order; 0 = no proxy (REDIRECT matches are denied). */
+  readonly port: number;
+}
+
 export interface SluiceState {
   readonly activeSlot: number;
   readonly generation: number;
   readonly appliedAtNs: bigint;
+  /** Absent when encoding = no proxy (zeros). */
+  readonly proxy?: ProxyAddress;
 }
 export const sluiceState = layout<SluiceState>(
   "sluice_state",
-  16,
-  [["active_slot", 4], ["generation", 4], ["applied_at_ns", 8]],
-  (v, d) => {
+  40,
+  [["active_slot", 4], ["generation", 4], ["applied_at_ns", 8], ["proxy_ip4", 4], ["proxy_port", 2], ["pad", 2], ["proxy_ip6", 16]],
+  (v, d, b) => {
     d.setUint32(0, v.activeSlot, LE);
     d.setUint32(4, v.generation >>> 0, LE);
     d.setBigUint64(8, v.appliedAtNs, LE);
+    if (v.proxy) {
+      if (v.proxy.ip4.byteLength !== 4 || v.proxy.ip6.byteLength !== 16) throw new RangeError("sluice_state: proxy addresses must be 4 and 16 bytes");
+      b.set(v.proxy.ip4, 16);
+      d.setUint16(20, v.proxy.port, LE);
+      b.set(v.proxy.ip6, 24);
+    }
   },
-  (d) => ({ activeSlot: d.getUint32(0, LE), generation: d.getUint32(4, LE), appliedAtNs: d.getBigUint64(8, LE) }),
+  (d, b) => {
+    const port = d.getUint16(20, LE);
+    const base = { activeSlot: d.getUint32(0, LE), generation: d.getUint32(4, LE), appliedAtNs: d.getBigUint64(8, LE) };
+    return port === 0 ? base : { ...base, proxy: { ip4: b.slice(16, 20), ip6: b.slice(24, 40), port } };
+  },
 );
 
 /** An LPM key. `prefixLen` counts ADDRESS bits; the C prefixlen is 32 (workload) + prefixLen. */
@@ -182,17 +212,24 @@ export interface PortRangeValue {
   readonly lo: number;
   readonly hi: number;
   readonly protoMask: number;
+  /** enum sluice_range_flags (RANGE_FLAGS); absent = 0. */
+  readonly flags?: number;
 }
 export const sluicePortRange = layout<PortRangeValue>(
   "sluice_port_range",
   8,
-  [["lo", 2], ["hi", 2], ["proto_mask", 1], ["pad", 3]],
+  [["lo", 2], ["hi", 2], ["proto_mask", 1], ["flags", 1], ["pad", 2]],
   (v, d) => {
     d.setUint16(0, v.lo, LE);
     d.setUint16(2, v.hi, LE);
     d.setUint8(4, v.protoMask);
+    d.setUint8(5, v.flags ?? 0);
   },
-  (d) => ({ lo: d.getUint16(0, LE), hi: d.getUint16(2, LE), protoMask: d.getUint8(4) }),
+  (d) => {
+    const flags = d.getUint8(5);
+    const r = { lo: d.getUint16(0, LE), hi: d.getUint16(2, LE), protoMask: d.getUint8(4) };
+    return flags ? { ...r, flags } : r;
+  },
 );
 
 export interface RuleValue {
@@ -327,9 +364,72 @@ export const sluiceEvent = layout<SluiceEvent>(
   },
 );
 
+/** A redirected connection: original destination and the connecting process (map values of redir_cookie / orig_dst). */
+export interface SluiceRedirect {
+  /** Network order, 16 bytes (IPv4: first 4; v4-mapped: ::ffff:a.b.c.d). */
+  readonly addr: Uint8Array;
+  /** The client socket's family: AF_INET (2) or AF_INET6 (10). */
+  readonly family: number;
+  /** Host order. */
+  readonly port: number;
+  readonly v4Mapped: boolean;
+  readonly pid: number;
+  readonly tid: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly workload: number;
+  readonly ruleId: number;
+  readonly cgroupId: bigint;
+  readonly tsNs: bigint;
+}
+export const sluiceRedirect = layout<SluiceRedirect>(
+  "sluice_redirect",
+  64,
+  [["addr", 16], ["family", 2], ["port", 2], ["v4_mapped", 1], ["pad", 3], ["pid", 4], ["tid", 4], ["uid", 4], ["gid", 4], ["workload", 4], ["rule_id", 4], ["cgroup_id", 8], ["ts_ns", 8]],
+  (v, d, b) => {
+    b.set(v.addr.subarray(0, 16), 0);
+    d.setUint16(16, v.family, LE);
+    d.setUint16(18, v.port, LE);
+    d.setUint8(20, v.v4Mapped ? 1 : 0);
+    [v.pid, v.tid, v.uid, v.gid, v.workload, v.ruleId].forEach((x, i) => d.setUint32(24 + 4 * i, x >>> 0, LE));
+    d.setBigUint64(48, v.cgroupId, LE);
+    d.setBigUint64(56, v.tsNs, LE);
+  },
+  (d, b) => ({
+    addr: b.slice(0, 16),
+    family: d.getUint16(16, LE),
+    port: d.getUint16(18, LE),
+    v4Mapped: d.getUint8(20) !== 0,
+    pid: d.getUint32(24, LE),
+    tid: d.getUint32(28, LE),
+    uid: d.getUint32(32, LE),
+    gid: d.getUint32(36, LE),
+    workload: d.getUint32(40, LE),
+    ruleId: d.getUint32(44, LE),
+    cgroupId: d.getBigUint64(48, LE),
+    tsNs: d.getBigUint64(56, LE),
+  }),
+);
+
+/** orig_dst key: family as the proxy sees the accepted connection (2 or 10), client local port (host order). */
+export interface OrigDstKey {
+  readonly family: number;
+  readonly port: number;
+}
+export const sluiceOrigdstKey = layout<OrigDstKey>(
+  "sluice_origdst_key",
+  4,
+  [["family", 2], ["port", 2]],
+  (v, d) => {
+    d.setUint16(0, v.family, LE);
+    d.setUint16(2, v.port, LE);
+  },
+  (d) => ({ family: d.getUint16(0, LE), port: d.getUint16(2, LE) }),
+);
+
 /** Every struct of the header by its C name (the layout test walks this). */
 export const STRUCTS: Readonly<Record<string, StructLayout<never>>> = Object.fromEntries(
-  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent].map((s) => [s.name, s as StructLayout<never>]),
+  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent, sluiceRedirect, sluiceOrigdstKey].map((s) => [s.name, s as StructLayout<never>]),
 );
 
 // ---- map codecs -----------------------------------------------------------------------------
@@ -365,6 +465,10 @@ export const CODECS = {
   exe: codec(sluiceExeKey, u32Layout),
   /** counters (per CPU: the wrapper reads valueSize × nCPU bytes). */
   counters: codec(u32Layout, u64Layout),
+  /** redir_cookie: socket cookie → redirect record (written by connect4/6). */
+  redirCookie: codec(u64Layout, sluiceRedirect),
+  /** orig_dst: (family, client local port) → redirect record (written by sockops; read by the proxy). */
+  origDst: codec(sluiceOrigdstKey, sluiceRedirect),
   /** *_outer maps: slot → inner map fd (write) / id (read). */
   outer: codec(u32Layout, u32Layout),
 } as const;

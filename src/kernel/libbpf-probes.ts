@@ -117,7 +117,14 @@ export const libbpfProbeChecks: readonly DoctorCheck[] = [
   progTypeCheck({
     name: "cgroup_sock_addr",
     type: ProgType.CGROUP_SOCK_ADDR,
-    what: "egress hooks (cgroup connect4/6, sendmsg4/6)",
+    what: "egress hooks (cgroup connect4/6, sendmsg4/6, getpeername4/6)",
+    needs: "the kernel needs CONFIG_CGROUP_BPF (Debian 12's stock kernel has it)",
+    typeProbe: true,
+  }),
+  progTypeCheck({
+    name: "sock_ops",
+    type: ProgType.SOCK_OPS,
+    what: "the redirect's original-destination record (sockops ACTIVE_ESTABLISHED)",
     needs: "the kernel needs CONFIG_CGROUP_BPF (Debian 12's stock kernel has it)",
     typeProbe: true,
   }),

@@ -21,10 +21,11 @@ import { release } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/log/index.ts";
 import { buildPolicy } from "../../src/policy/index.ts";
-import { BpfMap, CODECS, COUNTERS, EVENT_TYPES, RingBufferReader, VERDICTS, cgroupV2Root, compileKernelPolicy, detachAll, InMemoryWorkloadIds, listPins, setLibbpfLogger, sluiceEvent, type SluiceEvent } from "../../src/kernel/index.ts";
+import { createServer, type Server, type Socket } from "node:net";
+import { BpfMap, CODECS, COUNTERS, EVENT_TYPES, RingBufferReader, VERDICTS, cgroupV2Root, compileKernelPolicy, detachAll, InMemoryWorkloadIds, listPins, lookupOriginalDestination, setLibbpfLogger, sluiceEvent, type OriginalDestination, type SluiceEvent } from "../../src/kernel/index.ts";
 import { probe as pyProbe } from "../kernel/support/cgroup-run.ts";
 import type { AttachedKernel } from "../../src/kernel/enforcer/attach.ts";
-import { attachKernel, applyGeneration, CGROUP_PROGRAMS, readState, TRACING_PROGRAMS } from "../../src/kernel/enforcer/index.ts";
+import { attachKernel, applyGeneration, CGROUP_PROGRAMS, proxyTarget, readState, TRACING_PROGRAMS } from "../../src/kernel/enforcer/index.ts";
 
 const TD = "sluice.guest";
 const skip = (() => {
@@ -49,6 +50,9 @@ let portA = 0; // allowed for the agent (127.0.0.1, any protocol)
 let portB = 0; // not allowed (a listener on 127.0.0.1: reachable by anyone unmanaged)
 let port6 = 0; // allowed for the agent on ::1
 let inheritedPid = 0;
+let proxy: Server | undefined; // stand-in for sluice's proxy on 127.0.0.1
+let svcPort = 0; // an intercepted Service at 127.0.0.2:svcPort (nothing listens there)
+const proxied: Array<OriginalDestination | undefined> = [];
 
 const policyText = (agentPath: string) =>
   [
@@ -64,6 +68,15 @@ const policyText = (agentPath: string) =>
     `      ports: [${portA}]`,
     "    - cidr: ::1/128",
     `      ports: [${port6}]`,
+    "    - services: {app: api}",
+    "---",
+    "apiVersion: sluice/v1alpha1",
+    "kind: Service",
+    "metadata: {name: api}",
+    "spec:",
+    `  addresses: [{address: 127.0.0.2, port: ${svcPort}}]`,
+    "  labels: {app: api}",
+    "  tls: intercept",
     "",
   ].join("\n");
 
@@ -106,7 +119,7 @@ async function probe(exe: string, targets: string[]): Promise<ProbeResult & { sp
 const tcp = (host: string, port: number) => `tcp/${host}/${port}`;
 const udp = (host: string, port: number) => `udp/${host}/${port}`;
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
   setLibbpfLogger(logger);
   tmp = mkdtempSync("/tmp/sluice-guest-");
@@ -117,6 +130,14 @@ beforeAll(() => {
     listeners.push(Bun.listen({ hostname, port: 0, socket: { data() {}, open() {} } }) as unknown as { stop(force?: boolean): void; port: number });
   }
   [portA, portB, port6] = listeners.map((l) => l.port) as [number, number, number];
+  svcPort = portB; // nothing listens on 127.0.0.2
+  proxy = await new Promise<Server>((resolve) => {
+    const srv = createServer((sock: Socket) => {
+      proxied.push(lookupOriginalDestination(kernel!.origDst, { localPort: sock.remotePort!, family: 4 }));
+      sock.end();
+    });
+    srv.listen({ host: "127.0.0.1", port: 0 }, () => resolve(srv));
+  });
 
   cgroup = join(cgroupV2Root(), "sluice-guest");
   mkdirSync(cgroup);
@@ -133,7 +154,8 @@ beforeAll(() => {
       return undefined;
     }
   };
-  const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe });
+  const proxyPort = (proxy.address() as { port: number }).port;
+  const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe, proxy: proxyTarget(`127.0.0.1:${proxyPort}`)! });
   expect(compiled.exe.map((e) => e.paths[0])).toEqual([agent]);
   applyGeneration(kernel, compiled);
 }, 60_000);
@@ -144,6 +166,7 @@ afterAll(() => {
   kernel?.close();
   detachAll(pinDir);
   for (const l of listeners) l.stop(true);
+  proxy?.close();
   try {
     rmdirSync(cgroup);
   } catch {
@@ -204,6 +227,17 @@ describe.skipIf(skip !== "")(`sluice on the stock Debian kernel (${release()})`,
     expect(results).toEqual(["ok", "EPERM", "ok", "EPERM", "ok", "EPERM"]);
   }, 60_000);
 
+  test("redirect: the agent's connect to an intercepted Service lands on the proxy, which recovers the original destination and the agent's pid", async () => {
+    const r = await probe(agent, [tcp("127.0.0.2", svcPort)]);
+    expect(r.results).toEqual({ [tcp("127.0.0.2", svcPort)]: "ok" }); // nothing listens on 127.0.0.2: only the proxy answers
+    for (let i = 0; i < 50 && proxied.length === 0; i++) await Bun.sleep(50);
+    expect(proxied).toHaveLength(1);
+    expect(proxied[0]).toMatchObject({ address: "127.0.0.2", port: svcPort, pid: r.pid, uid: 0, workload: ids.idFor(`spiffe://${TD}/agent`) });
+    const plain = await probe("/bin/bash", [tcp("127.0.0.2", svcPort)]);
+    expect(plain.results).toEqual({ [tcp("127.0.0.2", svcPort)]: "ECONNREFUSED" }); // unmanaged: not redirected
+    expect(proxied).toHaveLength(1);
+  }, 60_000);
+
   test("the kernel reported it: denied connects carry the agent's workload; exec classification and fork inheritance are counted", () => {
     reader!.drain();
     const agentId = ids.idFor(`spiffe://${TD}/agent`);
@@ -217,6 +251,7 @@ describe.skipIf(skip !== "")(`sluice on the stock Debian kernel (${release()})`,
       expect(counters.sumPerCpu(COUNTERS.DENIED)).toBe(8n);
       expect(counters.sumPerCpu(COUNTERS.EXEC_CLASSIFIED)).toBeGreaterThanOrEqual(3n);
       expect(counters.sumPerCpu(COUNTERS.FORK_INHERITED)).toBeGreaterThanOrEqual(2n);
+      expect(counters.sumPerCpu(COUNTERS.REDIRECTED)).toBe(1n);
     } finally {
       counters.close();
     }

@@ -106,7 +106,7 @@ async function doctorKernelLines(exe: string): Promise<Record<string, { status: 
   const r = await runSluice(["doctor", "--json"], { binary: exe, cwd: empty, env: { SLUICE_DATA_DIR: join(work, "doctor-data"), SLUICE_POLICY_DIR: join(work, "doctor-policies") } });
   expect(r.stderr).toBe("");
   const out = JSON.parse(r.stdout) as DoctorJson;
-  return Object.fromEntries(out.checks.filter((c) => ["libbpf", "cgroup_sock_addr", "tp_btf"].includes(c.name)).map((c) => [c.name, { status: c.status, message: c.message }]));
+  return Object.fromEntries(out.checks.filter((c) => ["libbpf", "cgroup_sock_addr", "sock_ops", "tp_btf"].includes(c.name)).map((c) => [c.name, { status: c.status, message: c.message }]));
 }
 
 describe.skipIf(skip !== "")("the compiled binary, alone in an empty directory, enforces in the kernel", () => {
@@ -114,17 +114,18 @@ describe.skipIf(skip !== "")("the compiled binary, alone in an empty directory, 
     await enforcesFrom(binary);
   }, 60_000);
 
-  test("doctor from the binary: libbpf from a memfd, and both program types pass the verifier", async () => {
+  test("doctor from the binary: libbpf from a memfd, and every program type passes the verifier", async () => {
     const lines = await doctorKernelLines(binary);
     expect(lines.libbpf).toEqual({ status: "ok", message: expect.stringContaining("loaded from a memfd inside this binary") });
     expect(lines.cgroup_sock_addr?.status).toBe("ok");
+    expect(lines.sock_ops?.status).toBe("ok");
     expect(lines.tp_btf?.status).toBe("ok");
   }, 30_000);
 
   test("with node_modules, vendor/ and .cache hidden (tmpfs, private mount namespace) it still attaches and enforces", async () => {
     await enforcesFrom(hiddenBinary);
     const lines = await doctorKernelLines(hiddenBinary);
-    expect(Object.values(lines).map((l) => l.status)).toEqual(["ok", "ok", "ok"]);
+    expect(Object.values(lines).map((l) => l.status)).toEqual(["ok", "ok", "ok", "ok"]);
     expect(lines.libbpf?.message).toContain("memfd");
   }, 60_000);
 });

@@ -90,7 +90,18 @@ describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real proce
     expect(deny?.subject).toBe("spiffe://sluice.local/agent");
     const status = JSON.parse((await runSluice(["kernel", "status", "--json"], { env })).stdout) as { attached: boolean; links: string[]; counters: Record<string, string> };
     expect(status.attached).toBe(true);
-    expect(status.links.sort()).toEqual(["links/sluice_connect4", "links/sluice_connect6", "links/sluice_on_exec", "links/sluice_on_exit", "links/sluice_on_fork", "links/sluice_sendmsg4", "links/sluice_sendmsg6"]);
+    expect(status.links.sort()).toEqual([
+      "links/sluice_connect4",
+      "links/sluice_connect6",
+      "links/sluice_getpeername4",
+      "links/sluice_getpeername6",
+      "links/sluice_on_exec",
+      "links/sluice_on_exit",
+      "links/sluice_on_fork",
+      "links/sluice_sendmsg4",
+      "links/sluice_sendmsg6",
+      "links/sluice_sockops",
+    ]);
     expect(BigInt(status.counters.denied!)).toBeGreaterThan(0n);
   });
 

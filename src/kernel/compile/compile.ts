@@ -5,7 +5,12 @@
  *   workloads  id → flags: MANAGED (+AUDIT under enforcement: audit); workload 0 (unmanaged) gets
  *              ALLOW_ALL for `unmanaged: allow`, ALLOW_ALL|AUDIT for `audit`, nothing for `deny`
  *   rules      (workload, prefix) → pushed-down port ranges; alwaysAllow is compiled into every
- *              managed workload, and into workload 0 unless unmanaged is `allow` (not looked up)
+ *              managed workload, and into workload 0 unless unmanaged is `allow` (not looked up).
+ *              With `opts.proxy`: the addresses of Services a MANAGED workload reaches through a
+ *              `services:` rule, unless the Service is `tls: passthrough`, get REDIRECT ranges
+ *              (TCP, the Service's port, listed first): the kernel sends those connects to the
+ *              proxy. Under `enforcement: audit` too (the proxy is where injection happens).
+ *              Passthrough Services, UDP, and workload 0 stay plain allows.
  *   exe        (inode, dev) → workload, for selectors the kernel can decide alone (see exe.ts)
  *   ruleTable  rule_id → (workload, rule) for events and `policy explain`
  *
@@ -51,11 +56,12 @@ export function compileKernelPolicy(snapshot: PolicySnapshot, opts: KernelCompil
 
   const compileRules = (id: number, owner: string, rules: readonly CompiledRule[]) => {
     const contributions: Contribution[] = [];
+    const redirects = opts.proxy !== undefined && id !== UNMANAGED;
     rules.forEach((rule, order) => {
       const ruleId = ruleTable.length + 1;
       ruleTable.push({ ruleId, workload: id, rule });
       for (const t of targetsOf(rule, rule.origin === "alwaysAllow" ? "HostPolicy alwaysAllow" : owner)) {
-        contributions.push({ prefix: t.prefix, ports: t.ports, ruleId, order, rule });
+        contributions.push({ prefix: t.prefix, ports: t.ports, ruleId, order, rule, ...(redirects && t.intercepted ? { redirect: t.ports } : {}) });
       }
     });
     entries.push(...pushDown(id, owner, contributions));
@@ -84,6 +90,7 @@ export function compileKernelPolicy(snapshot: PolicySnapshot, opts: KernelCompil
   const sorted = entries.sort(compareEntries);
   return {
     generation: snapshot.generation,
+    ...(opts.proxy ? { proxy: opts.proxy } : {}),
     workloads,
     rulesV4: sorted.filter((e) => e.family === 4),
     rulesV6: sorted.filter((e) => e.family === 6),

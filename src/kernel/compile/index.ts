@@ -22,6 +22,7 @@ export type {
   ExeStat,
   Family,
   KernelCompileOptions,
+  ProxyTarget,
   KernelPolicy,
   KernelWarning,
   KernelWarningCode,

@@ -50,6 +50,16 @@ export class PortSet {
     return s;
   }
 
+  /** A new set: only the protocol bits of `mask`. */
+  only(mask: number): PortSet {
+    const s = new PortSet();
+    for (const bit of BITS) {
+      const list = this.#byBit.get(bit);
+      if (list && mask & bit) s.#byBit.set(bit, [...list]);
+    }
+    return s;
+  }
+
   /** Does the set allow `port` for protocol bit `bit`? (The reference the kernel ranges must equal.) */
   allows(port: number, bit: number): boolean {
     return (this.#byBit.get(bit) ?? []).some(([lo, hi]) => port >= lo && port <= hi);

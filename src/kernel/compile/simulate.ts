@@ -4,13 +4,18 @@
  * what `policy explain` can use to say what the kernel will do.
  */
 import { parseIP } from "../../policy/index.ts";
-import { PROTO_MASK, WL_FLAGS } from "../layout.ts";
+import { PROTO_MASK, RANGE_FLAGS, WL_FLAGS } from "../layout.ts";
 import { bitsOf, contains, type Prefix } from "./prefixes.ts";
 import type { KernelPolicy, LpmEntry } from "./types.ts";
 import { UNMANAGED } from "./workload-ids.ts";
 
 export interface SimulatedDecision {
-  readonly verdict: "allow" | "deny" | "audit";
+  /**
+   * `redirect`: a TCP connect to an intercepted Service address of a managed workload; the kernel
+   * rewrites it to the proxy, which is allowed (through the proxy) — the policy's "allow" for that
+   * Service. A REDIRECT match without a proxy in the policy is `deny`, as in the kernel.
+   */
+  readonly verdict: "allow" | "deny" | "audit" | "redirect";
   /** The workload the decision used (an unknown id falls back to 0). */
   readonly workload: number;
   /** The longest-prefix entry that matched the address, if any. */
@@ -57,9 +62,16 @@ export function lookupLpm(entries: readonly LpmEntry[], workload: number, family
   return undefined;
 }
 
+/** As egress.bpf.c rule_match: the first matching range decides, then all_ports_mask. */
+export function ruleMatch(e: LpmEntry, port: number, bit: number): "allow" | "redirect" | undefined {
+  const r = e.value.ranges.find((r) => r.protoMask & bit && port >= r.lo && port <= r.hi);
+  if (r) return (r.flags ?? 0) & RANGE_FLAGS.REDIRECT ? "redirect" : "allow";
+  if (e.value.allPortsMask & bit && port !== 0) return "allow";
+  return undefined;
+}
+
 export function ruleAllows(e: LpmEntry, port: number, bit: number): boolean {
-  if (e.value.allPortsMask & bit && port !== 0) return true;
-  return e.value.ranges.some((r) => r.protoMask & bit && port >= r.lo && port <= r.hi);
+  return ruleMatch(e, port, bit) === "allow";
 }
 
 /** What the kernel decides for a connect()/sendmsg() from `workload` to `address`:`port`. */
@@ -72,7 +84,11 @@ export function simulateKernelDecision(policy: KernelPolicy, workload: number, a
   if (!cfg) return { verdict: w === UNMANAGED ? "allow" : "deny", workload: w };
   if ((cfg.flags & (WL_FLAGS.ALLOW_ALL | WL_FLAGS.AUDIT)) === WL_FLAGS.ALLOW_ALL) return { verdict: "allow", workload: w };
   const entry = ip.family === 4 ? lookupLpm(policy.rulesV4, w, 4, BigInt(ip.value)) : lookupLpm(policy.rulesV6, w, 6, ip.value);
-  if (entry && ruleAllows(entry, port, protoBit(protocol))) return { verdict: "allow", workload: w, entry };
+  const bit = protoBit(protocol);
+  const m = entry ? ruleMatch(entry, port, bit) : undefined;
+  if (m === "allow") return { verdict: "allow", workload: w, entry };
+  // Redirect: TCP only (a connect), and only with a proxy to redirect to (fail closed otherwise).
+  if (m === "redirect") return { verdict: bit === PROTO_MASK.TCP && (policy.proxy?.port ?? 0) !== 0 ? "redirect" : "deny", workload: w, entry };
   const verdict = cfg.flags & WL_FLAGS.AUDIT ? "audit" : "deny";
   return entry ? { verdict, workload: w, entry } : { verdict, workload: w };
 }

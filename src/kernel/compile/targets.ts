@@ -2,7 +2,8 @@
  * One compiled egress rule → the address prefixes it allows and on which ports/protocols.
  *   cidr      → the prefix, the rule's ports (none = every port), its protocol
  *   services  → each selected Service address: IP literal as /32 or /128, host name resolved;
- *               the address's own port, the rule's protocol
+ *               the address's own port, the rule's protocol; `intercepted` unless the Service
+ *               is `tls: passthrough` (compile turns that into REDIRECT ranges)
  *   host      → the name resolved, the rule's ports and protocol
  * A name that resolves to nothing is a warning and allows nothing (never widened).
  */
@@ -14,6 +15,8 @@ import type { KernelWarning, ResolveFn } from "./types.ts";
 export interface Target {
   readonly prefix: Prefix;
   readonly ports: PortSet;
+  /** A Service address whose Service has `tls: intercept` or `tls: upgrade`: its TCP connects belong to the proxy. */
+  readonly intercepted?: boolean;
 }
 
 function resolveHost(host: string, resolve: ResolveFn, warn: (code: KernelWarning["code"], message: string) => void, what: string): Prefix[] {
@@ -48,7 +51,8 @@ export function ruleTargets(
     for (const a of svc.addresses) {
       const ports = PortSet.of(rule.protocol, [{ from: a.port, to: a.port }]);
       const prefixes = a.kind === "hostname" ? resolveHost(a.address, resolve, warn, `${where}, Service "${svc.name}"`) : [hostPrefix(a.address)!];
-      for (const prefix of prefixes) out.push({ prefix, ports });
+      const intercepted = svc.tls !== "passthrough";
+      for (const prefix of prefixes) out.push({ prefix, ports, intercepted });
     }
   }
   return out;

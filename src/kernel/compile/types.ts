@@ -24,10 +24,24 @@ export interface ExeStat {
 }
 export type StatExeFn = (path: string) => ExeStat | undefined;
 
+/** The proxy's loopback listener (from `proxy.listen`): where REDIRECT entries send TCP connects. */
+export interface ProxyTarget {
+  /** IPv4 address (AF_INET sockets and v4-mapped destinations), e.g. 127.0.0.1. */
+  readonly v4: string;
+  /** IPv6 address (native IPv6 destinations), e.g. ::1. */
+  readonly v6: string;
+  readonly port: number;
+}
+
 export interface KernelCompileOptions {
   readonly ids: WorkloadIdRegistry;
   readonly resolve: ResolveFn;
   readonly statExe: StatExeFn;
+  /**
+   * The proxy. Given: Service addresses (tls intercept/upgrade) of managed workloads become
+   * REDIRECT ranges (TCP). Absent: they are compiled as plain allows (no proxy to send them to).
+   */
+  readonly proxy?: ProxyTarget;
 }
 
 export type Family = 4 | 6;
@@ -93,6 +107,8 @@ export interface UserspaceSelector {
 export interface KernelPolicy {
   /** PolicySnapshot.generation it was compiled from. */
   readonly generation: number;
+  /** Where REDIRECT ranges go (written into sluice_state with the generation); absent = none. */
+  readonly proxy?: ProxyTarget;
   /** Workload id → config; always has 0 (unmanaged). */
   readonly workloads: ReadonlyMap<number, WorkloadEntry>;
   readonly rulesV4: readonly LpmEntry[];

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readAssetBytes } from "../../assets/index.ts";
 import type { Logger } from "../../log/index.ts";
-import { CODECS, MAP_NAMES, type SluiceProc, type SluiceState } from "../layout.ts";
+import { CODECS, MAP_NAMES, type OrigDstKey, type SluiceProc, type SluiceRedirect, type SluiceState } from "../layout.ts";
 import { BpfObject } from "../libbpf/object.ts";
 import { BpfMap } from "../maps/bpf-map.ts";
 import { ensureBpffs, ensurePinDir } from "../pin/bpffs.ts";
@@ -16,11 +16,14 @@ import { detachAll, listPins } from "../pin/pins.ts";
 import type { GenerationMaps } from "./generation.ts";
 
 export const BPF_OBJECT_ASSET = ".cache/bpf/sluice.bpf.o";
-export const CGROUP_PROGRAMS = ["sluice_connect4", "sluice_connect6", "sluice_sendmsg4", "sluice_sendmsg6"] as const;
+/** Attached to the enforced cgroup (sockops and getpeername4/6 serve redirected sockets). */
+export const CGROUP_PROGRAMS = ["sluice_connect4", "sluice_connect6", "sluice_sendmsg4", "sluice_sendmsg6", "sluice_getpeername4", "sluice_getpeername6", "sluice_sockops"] as const;
 export const TRACING_PROGRAMS = ["sluice_on_fork", "sluice_on_exec", "sluice_on_exit"] as const;
 
 export interface AttachedKernel extends GenerationMaps {
   readonly procs: BpfMap<number, SluiceProc>;
+  /** (family, client local port) → original destination of a redirected connection (see original-destination.ts). */
+  readonly origDst: BpfMap<OrigDstKey, SluiceRedirect>;
   /** Raw fds of the maps read by other parts (ring buffer, counters). */
   readonly eventsFd: number;
   readonly countersFd: number;
@@ -73,10 +76,12 @@ function adopt(mapsDir: string, adopted: boolean): AttachedKernel {
   const exeOuter = outer("exe_outer");
   const events = BpfMap.adopt(path("events"), rawCodec());
   const counters = BpfMap.adopt(path("counters"), CODECS.counters);
-  const all = [state, procs, rulesV4Outer, rulesV6Outer, workloadsOuter, exeOuter, events, counters];
+  const origDst = BpfMap.adopt<OrigDstKey, SluiceRedirect>(path("orig_dst"), CODECS.origDst);
+  const all = [state, procs, rulesV4Outer, rulesV6Outer, workloadsOuter, exeOuter, events, counters, origDst];
   return {
     state,
     procs,
+    origDst,
     rulesV4Outer,
     rulesV6Outer,
     workloadsOuter,

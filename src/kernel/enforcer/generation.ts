@@ -4,8 +4,9 @@
  * `active_slot`. A program reads `active_slot` once per call, so each connect sees either the
  * whole old generation or the whole new one.
  */
-import type { KernelPolicy } from "../compile/index.ts";
-import { CODECS, LIMITS, type SluiceState } from "../layout.ts";
+import type { KernelPolicy, ProxyTarget } from "../compile/index.ts";
+import { hostPrefix, prefixBytes } from "../compile/prefixes.ts";
+import { CODECS, LIMITS, type ProxyAddress, type SluiceState } from "../layout.ts";
 import { MapFlag, MapType } from "../libbpf/constants.ts";
 import type { BpfMap } from "../maps/bpf-map.ts";
 import { createInnerMap, setOuterSlot } from "../maps/map-in-map.ts";
@@ -22,7 +23,20 @@ export function readState(maps: GenerationMaps): SluiceState {
   return maps.state.lookup(0) ?? { activeSlot: 0, generation: 0, appliedAtNs: 0n };
 }
 
-/** Fills the inactive slot with `policy` and switches to it; returns the new state. */
+/** The proxy of a compiled policy as sluice_state holds it (v4 must be IPv4, v6 IPv6). */
+export function proxyAddress(p: ProxyTarget): ProxyAddress {
+  const v4 = hostPrefix(p.v4);
+  const v6 = hostPrefix(p.v6);
+  if (v4?.family !== 4) throw new TypeError(`proxy: ${p.v4} is not an IPv4 address`);
+  if (v6?.family !== 6) throw new TypeError(`proxy: ${p.v6} is not an IPv6 address`);
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65_535) throw new RangeError(`proxy: port ${p.port}`);
+  return { ip4: prefixBytes(v4), ip6: prefixBytes(v6), port: p.port };
+}
+
+/**
+ * Fills the inactive slot with `policy` and switches to it; returns the new state. The proxy
+ * address (REDIRECT target) is part of the same `state` write, so it switches with the rules.
+ */
 export function applyGeneration(maps: GenerationMaps, policy: KernelPolicy): SluiceState {
   const current = readState(maps);
   const slot = current.activeSlot === 0 ? 1 : 0;
@@ -42,7 +56,12 @@ export function applyGeneration(maps: GenerationMaps, policy: KernelPolicy): Slu
     setOuterSlot(maps.rulesV6Outer, slot, v6);
     setOuterSlot(maps.workloadsOuter, slot, workloads);
     setOuterSlot(maps.exeOuter, slot, exe);
-    const next: SluiceState = { activeSlot: slot, generation: (current.generation + 1) >>> 0, appliedAtNs: process.hrtime.bigint() };
+    const next: SluiceState = {
+      activeSlot: slot,
+      generation: (current.generation + 1) >>> 0,
+      appliedAtNs: process.hrtime.bigint(),
+      ...(policy.proxy ? { proxy: proxyAddress(policy.proxy) } : {}),
+    };
     maps.state.update(0, next);
     return next;
   } finally {

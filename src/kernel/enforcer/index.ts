@@ -6,6 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
+import { parseHostPort } from "../../config/address.ts";
 import type { AuditLog } from "../../audit/index.ts";
 import type { SluiceConfig } from "../../config/index.ts";
 import { HostResolver } from "../../dns/index.ts";
@@ -14,7 +16,7 @@ import type { Logger } from "../../log/index.ts";
 import type { PolicyEngine, PolicySnapshot } from "../../policy/index.ts";
 import type { Store } from "../../store/index.ts";
 import { cgroupV2Root } from "../cgroup.ts";
-import { compileKernelPolicy, hostnamesIn, KernelCompileError, type ExeStat } from "../compile/index.ts";
+import { compileKernelPolicy, hostnamesIn, KernelCompileError, type ExeStat, type ProxyTarget } from "../compile/index.ts";
 import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceState } from "../layout.ts";
 import { setLibbpfLogger } from "../libbpf/print.ts";
 import { RingBufferReader } from "../ringbuf-reader.ts";
@@ -26,7 +28,7 @@ import { createRefiner } from "./refine.ts";
 import { WorkQueue } from "./work-queue.ts";
 
 export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS, type AttachedKernel } from "./attach.ts";
-export { applyGeneration, readState } from "./generation.ts";
+export { applyGeneration, proxyAddress, readState } from "./generation.ts";
 
 export interface KernelEnforcement {
   readonly cgroup: string;
@@ -39,7 +41,16 @@ export interface KernelEnforcement {
 
 const MAX_EXE_HASH_BYTES = 256 * 1024 * 1024;
 
-export async function startKernelEnforcement(deps: { config: SluiceConfig; store: Store; audit: AuditLog; policy: PolicyEngine; attestor: Attestor; logger: Logger }): Promise<KernelEnforcement> {
+export async function startKernelEnforcement(deps: {
+  config: SluiceConfig;
+  store: Store;
+  audit: AuditLog;
+  policy: PolicyEngine;
+  attestor: Attestor;
+  logger: Logger;
+  /** True once an injection proxy listens on proxy.listen: only then are Service connects redirected to it. */
+  proxyListening?: boolean;
+}): Promise<KernelEnforcement> {
   const { config, store, audit, policy, attestor } = deps;
   const logger = deps.logger.child({ component: "kernel" });
   setLibbpfLogger(logger);
@@ -50,6 +61,11 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
   const refiner = createRefiner({ procs: kernel.procs, attestor, ids, snapshot: () => policy.current(), logger });
   const auditEgress = egressAuditor(audit, ids);
   const refinements = new WorkQueue();
+  // Redirecting to a proxy that does not run would make every intercepted Service unreachable;
+  // without one, the policy's allow for a Service is carried out as a direct allow.
+  const proxy = deps.proxyListening ? proxyTarget(config.proxy.listen) : undefined;
+  if (!deps.proxyListening) logger.info("no injection proxy runs: managed workloads reach their Services directly (allowed at L4, not redirected)");
+  else if (!proxy) logger.warn("proxy.listen has port 0: no fixed proxy port for the kernel to redirect to; intercepted Service connects are compiled as plain allows", { listen: config.proxy.listen });
 
   let applying: Promise<void> = Promise.resolve();
   const apply = (snapshot: PolicySnapshot) => {
@@ -60,7 +76,7 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
     await resolver.ensure(hostnamesIn(snapshot));
     let compiled;
     try {
-      compiled = compileKernelPolicy(snapshot, { ids, resolve: (h) => resolver.cached(h), statExe });
+      compiled = compileKernelPolicy(snapshot, { ids, resolve: (h) => resolver.cached(h), statExe, ...(proxy ? { proxy } : {}) });
     } catch (err) {
       if (!(err instanceof KernelCompileError)) throw err;
       logger.error(err.message, { generation: snapshot.generation });
@@ -109,6 +125,17 @@ export async function startKernelEnforcement(deps: { config: SluiceConfig; store
       kernel.close(); // the pins keep the programs attached: enforcement outlives the daemon
     },
   };
+}
+
+/**
+ * Where the kernel redirects intercepted Service connects: `proxy.listen`'s port on 127.0.0.1
+ * (AF_INET and v4-mapped destinations; the listen host when it is an IPv4 loopback address) and
+ * on ::1 (native IPv6 destinations).
+ */
+export function proxyTarget(listen: string): ProxyTarget | undefined {
+  const { host, port } = parseHostPort(listen, "proxy.listen");
+  if (port === 0) return undefined;
+  return { v4: isIP(host) === 4 && host.startsWith("127.") ? host : "127.0.0.1", v6: "::1", port };
 }
 
 /** Inode, device and (for sha256 selectors) content hash of an executable named in the policy. */

@@ -36,6 +36,8 @@ const CIDRS = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "10.2.
 const SERVICE_ADDRS = ["10.1.2.3", "10.2.0.1", '"2001:db8:1::5"', "192.168.1.1", ...NAMES];
 const PORTS = ["22", "53", "80", "443", "5432", '"8000-8100"'];
 const DESTS = ["10.1.2.3", "10.1.2.4", "10.1.3.1", "10.2.0.1", "10.9.9.9", "192.168.1.1", "192.168.2.2", "8.8.8.8", "2001:db8:1::5", "2001:db8:1::6", "2001:db8:2::1", "2001:db9::1", "::ffff:10.1.2.3", "::ffff:8.8.8.8"];
+const TLS_MODES = ["intercept", "passthrough", "upgrade"];
+const PROXY = { v4: "127.0.0.1", v6: "::1", port: 15001 };
 const DEST_PORTS = [22, 53, 80, 443, 5432, 8050, 8443, 9999, 1];
 
 function randomPolicy(r: () => number): string {
@@ -58,7 +60,8 @@ function randomPolicy(r: () => number): string {
     // Disjoint ports per Service: two Services may not claim one address:port.
     const ports = [[53, 443], [5432, 8443], [22, 80]][i]!;
     const addrs = Array.from({ length: 1 + Math.floor(r() * 2) }, () => `{address: ${pick(SERVICE_ADDRS)}, port: ${pick(ports)}}`);
-    docs.push(`apiVersion: sluice/v1alpha1\nkind: Service\nmetadata: {name: svc${i}}\nspec:\n  addresses: [${addrs.join(", ")}]\n  labels: {app: s${i % 2}}\n`);
+    const tls = TLS_MODES[Math.floor(r() * TLS_MODES.length)]!;
+    docs.push(`apiVersion: sluice/v1alpha1\nkind: Service\nmetadata: {name: svc${i}}\nspec:\n  addresses: [${addrs.join(", ")}]\n  labels: {app: s${i % 2}}\n  tls: ${tls}\n`);
   }
   const nWorkloads = 1 + Math.floor(r() * 3);
   for (let i = 0; i < nWorkloads; i++) {
@@ -100,7 +103,7 @@ test("kernel decision procedure over compiled entries == decideEgress, random po
   let policies = 0;
   let overflow = 0;
   let decisions = 0;
-  const verdicts = { allow: 0, deny: 0, audit: 0 };
+  const verdicts = { allow: 0, deny: 0, audit: 0, redirect: 0 };
   const mismatches: string[] = [];
   for (let iter = 0; iter < 250 && mismatches.length === 0; iter++) {
     const text = randomPolicy(r);
@@ -109,7 +112,7 @@ test("kernel decision procedure over compiled entries == decideEgress, random po
     const s = built.snapshot;
     let k;
     try {
-      k = compileKernelPolicy(s, { ids: new InMemoryWorkloadIds(), resolve: (h) => RESOLVE[h], statExe: () => undefined });
+      k = compileKernelPolicy(s, { ids: new InMemoryWorkloadIds(), resolve: (h) => RESOLVE[h], statExe: () => undefined, proxy: PROXY });
     } catch (e) {
       if (!(e instanceof KernelCompileError)) throw e;
       overflow++;
@@ -123,9 +126,13 @@ test("kernel decision procedure over compiled entries == decideEgress, random po
         for (const port of DEST_PORTS) {
           for (const proto of ["tcp", "udp"] as const) {
             const want = reference(s, spiffeId, ip, port, proto);
-            const got = simulateKernelDecision(k, id, ip, port, proto).verdict;
+            const verdict = simulateKernelDecision(k, id, ip, port, proto).verdict;
             decisions++;
-            verdicts[got]++;
+            verdicts[verdict]++;
+            // The kernel redirects a managed workload's TCP connects to intercepted Service
+            // addresses to the proxy: allowed, through the proxy (decideEgress says "allow").
+            if (verdict === "redirect" && (spiffeId === undefined || proto !== "tcp")) mismatches.push(`policy #${iter}: redirect for ${spiffeId ?? "(unmanaged)"} ${proto}`);
+            const got = verdict === "redirect" ? "allow" : verdict;
             if (want !== got) mismatches.push(`policy #${iter} workload ${spiffeId ?? "(unmanaged)"} → ${ip}:${port}/${proto}: kernel ${got}, decideEgress ${want}\n${text}`);
           }
         }
@@ -139,4 +146,5 @@ test("kernel decision procedure over compiled entries == decideEgress, random po
   expect(verdicts.allow).toBeGreaterThan(decisions / 20);
   expect(verdicts.deny).toBeGreaterThan(decisions / 20);
   expect(verdicts.audit).toBeGreaterThan(decisions / 20);
+  expect(verdicts.redirect).toBeGreaterThan(100); // TCP to intercepted Service addresses only: rarer
 });

@@ -10,7 +10,7 @@ import {
   type LpmEntry,
   type StatExeFn,
 } from "../../../src/kernel/compile/index.ts";
-import { PROTO_MASK, WL_FLAGS, toKernelDev } from "../../../src/kernel/layout.ts";
+import { PROTO_MASK, RANGE_FLAGS, WL_FLAGS, toKernelDev } from "../../../src/kernel/layout.ts";
 import type { PolicySnapshot } from "../../../src/policy/index.ts";
 import { build } from "../policy/helpers.ts";
 
@@ -245,5 +245,46 @@ describe("exe map", () => {
       [12n, 2],
     ]);
     expect(k.warnings.filter((w) => w.code === "exe-ambiguous").length).toBe(2);
+  });
+});
+
+describe("redirect to the proxy (tls intercept/upgrade Services)", () => {
+  const PROXY = { v4: "127.0.0.1", v6: "::1", port: 15001 };
+  const svc = (name: string, address: string, port: number, tls: string) =>
+    doc("Service", name, `  addresses: [{address: "${address}", port: ${port}}]\n  labels: {app: ${name}}\n  tls: ${tls}\n`);
+
+  test("a managed workload's intercepted Service port is a REDIRECT range listed first; passthrough stays a plain allow", () => {
+    const s = snapshot(
+      svc("api", "10.9.0.1", 443, "intercept"),
+      svc("raw", "10.9.0.2", 443, "passthrough"),
+      svc("v6", "2001:db8::7", 8443, "upgrade"),
+      workload("claude", "    - services: {app: api}\n    - services: {app: raw}\n    - services: {app: v6}\n    - cidr: 10.9.0.0/24\n"),
+    );
+    const k = compile(s, { proxy: PROXY });
+    expect(k.proxy).toEqual(PROXY);
+    expect(entry(k.rulesV4, "10.9.0.1/32")!.value.ranges[0]).toEqual({ lo: 443, hi: 443, protoMask: PROTO_MASK.TCP, flags: RANGE_FLAGS.REDIRECT });
+    expect(entry(k.rulesV4, "10.9.0.2/32")!.value.ranges.some((r) => r.flags)).toBe(false);
+    expect(simulateKernelDecision(k, 1, "10.9.0.1", 443, "tcp").verdict).toBe("redirect");
+    expect(simulateKernelDecision(k, 1, "::ffff:10.9.0.1", 443, "tcp").verdict).toBe("redirect");
+    expect(simulateKernelDecision(k, 1, "10.9.0.1", 443, "udp").verdict).toBe("allow"); // the cidr rule; UDP is never redirected
+    expect(simulateKernelDecision(k, 1, "10.9.0.1", 80, "tcp").verdict).toBe("allow"); // the cidr rule, not the Service port
+    expect(simulateKernelDecision(k, 1, "10.9.0.2", 443, "tcp").verdict).toBe("allow");
+    expect(simulateKernelDecision(k, 1, "2001:db8::7", 8443, "tcp").verdict).toBe("redirect");
+    expect(simulateKernelDecision(k, 1, "2001:db8::7", 443, "tcp").verdict).toBe("deny");
+  });
+
+  test("audit workloads redirect too; unmanaged and compiles without a proxy never redirect", () => {
+    const s = snapshot(
+      doc("HostPolicy", "host", "  unmanaged: deny\n  alwaysAllow:\n    - services: {app: api}\n"),
+      svc("api", "10.9.0.1", 443, "intercept"),
+      workload("claude", "    - services: {app: api}\n", "  enforcement: audit\n"),
+    );
+    const k = compile(s, { proxy: PROXY });
+    expect(simulateKernelDecision(k, 1, "10.9.0.1", 443, "tcp").verdict).toBe("redirect");
+    expect(simulateKernelDecision(k, 0, "10.9.0.1", 443, "tcp").verdict).toBe("allow");
+    const plain = compile(s);
+    expect(plain.proxy).toBeUndefined();
+    expect(simulateKernelDecision(plain, 1, "10.9.0.1", 443, "tcp").verdict).toBe("allow");
+    expect([...plain.rulesV4, ...plain.rulesV6].some((e) => e.value.ranges.some((r) => r.flags))).toBe(false);
   });
 });

@@ -28,7 +28,7 @@ describe.skipIf(missing.length > 0)("sluice_shared.h ↔ layout.ts", () => {
 
   test("every struct, field, offset, size and enum value agree", () => {
     expect(compareLayouts(c, tsLayout())).toEqual([]);
-    expect(c.structs.size).toBe(9);
+    expect(c.structs.size).toBe(11);
   });
 
   test("a field added in layout.ts only fails the check", () => {
@@ -40,13 +40,13 @@ describe.skipIf(missing.length > 0)("sluice_shared.h ↔ layout.ts", () => {
   test("a field added in the header only (in place of padding) fails the check", () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-layout-mut-"));
     try {
-      const text = readFileSync(HEADER, "utf8").replace("__u8 proto_mask;  /* enum sluice_proto_mask: protocols this range allows */\n\t__u8 pad[3];", "__u8 proto_mask;\n\t__u8 flags;\n\t__u8 pad[2];");
-      expect(text).toContain("__u8 flags;");
+      const text = readFileSync(HEADER, "utf8").replace("__u8 flags;       /* enum sluice_range_flags */\n\t__u8 pad[2];", "__u8 flags;\n\t__u8 extra;\n\t__u8 pad[1];");
+      expect(text).toContain("__u8 extra;");
       writeFileSync(join(dir, "sluice_shared.h"), text);
       const mutated = readCLayout(join(dir, "sluice_shared.h"), tools as { clang: string; bpftool: string; cc: string });
       const problems = compareLayouts(mutated, tsLayout());
-      expect(problems).toContain("struct sluice_port_range: fields [lo, hi, proto_mask, flags, pad] in C, [lo, hi, proto_mask, pad] in layout.ts");
-      expect(problems).toContain("sluice_port_range.pad: offset 6 size 2 in C, offset 5 size 3 in layout.ts");
+      expect(problems).toContain("struct sluice_port_range: fields [lo, hi, proto_mask, flags, extra, pad] in C, [lo, hi, proto_mask, flags, pad] in layout.ts");
+      expect(problems).toContain("sluice_port_range.pad: offset 7 size 1 in C, offset 6 size 2 in layout.ts");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
