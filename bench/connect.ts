@@ -17,7 +17,8 @@
  * Needs root (bpf(), cgroups). Everything created is removed at the end.
  * Ring buffer throughput is bench/ringbuf.ts. Run: bun bench/connect.ts [rounds] [connects]
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { statExe } from "../src/kernel/compile/stat-exe.ts";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cgroupV2Root } from "../src/kernel/cgroup.ts";
@@ -167,14 +168,6 @@ function generation(port: number) {
   ].join("---\n");
   const built = buildPolicy([{ path: join(work, "bench.yaml"), text }], { trustDomain: "bench.local" });
   if (!built.snapshot) throw new Error(built.diagnostics.map((d) => d.message).join("\n"));
-  const statExe = (p: string) => {
-    try {
-      const s = statSync(p, { bigint: true });
-      return { ino: s.ino, dev: s.dev };
-    } catch {
-      return undefined;
-    }
-  };
   const compiled = compileKernelPolicy(built.snapshot, { ids: new InMemoryWorkloadIds(), resolve: () => undefined, statExe });
   if (compiled.exe.length !== 1) throw new Error(`expected the managed client in the exe map, got ${JSON.stringify(compiled.warnings)}`);
   return compiled;

@@ -42,6 +42,8 @@ export type { OrigDstMap, OriginalDestination } from "./original-destination.ts"
 export {
   compileKernelPolicy,
   hostnamesIn,
+  statExe,
+  statExeWithHash,
   InMemoryWorkloadIds,
   KernelCompileError,
   simulateKernelDecision,

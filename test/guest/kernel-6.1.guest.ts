@@ -15,8 +15,9 @@
  * start: CPU work is 10–30× slower under TCG); one python3 child covers unconnected UDP (sendmsg)
  * and a connect from a thread. Kept to a few bundled tests for the same reason.
  */
+import { statExe } from "../../src/kernel/compile/stat-exe.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, realpathSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, realpathSync, rmdirSync, rmSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../src/log/index.ts";
@@ -146,14 +147,6 @@ beforeAll(async () => {
 
   const built = buildPolicy([{ path: "agent.yaml", text: policyText(agent) }], { trustDomain: TD });
   if (!built.snapshot) throw new Error(built.diagnostics.map((d) => d.message).join("\n"));
-  const statExe = (p: string) => {
-    try {
-      const s = statSync(p, { bigint: true });
-      return { ino: s.ino, dev: s.dev };
-    } catch {
-      return undefined;
-    }
-  };
   const proxyPort = (proxy.address() as { port: number }).port;
   const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe, proxy: proxyTarget(`127.0.0.1:${proxyPort}`)! });
   expect(compiled.exe.map((e) => e.paths[0])).toEqual([agent]);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, makeTempDirs, startServe } from "../support/serve-process.ts";
 import { runSluice } from "../support/run-sluice.ts";
+import { buildBinary } from "../support/build-binary.ts";
 
 const work = mkdtempSync(join(tmpdir(), "sluice-binary-"));
 const empty = join(work, "empty");
@@ -16,9 +17,7 @@ const binary = join(empty, "sluice");
 
 beforeAll(async () => {
   const built = join(work, "build", "sluice");
-  const proc = Bun.spawn([process.execPath, "run", join(REPO, "build.ts"), "--outfile", built], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`);
+  await buildBinary(built);
   mkdirSync(empty);
   copyFileSync(built, binary);
   rmSync(join(work, "build"), { recursive: true });

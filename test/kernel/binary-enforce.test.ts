@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { cgroupV2Root, detachAll, ensureBpffs } from "../../src/kernel/index.ts";
 import { REPO, makeTempDirs, startServe, type ServeProcess } from "../support/serve-process.ts";
 import { runSluice } from "../support/run-sluice.ts";
+import { buildBinary } from "../support/build-binary.ts";
 import { agentPolicy, connectScript, kernelSkipReason, realPython, removeCgroup, runInCgroup } from "./support/agent-cgroup.ts";
 
 const HIDDEN = ["node_modules", "vendor", ".cache"].map((d) => join(REPO, d));
@@ -42,9 +43,7 @@ const inCgroup = (exe: string, port: number) => runInCgroup(cgroup, exe, connect
 beforeAll(async () => {
   if (skip) return;
   const built = join(work, "build", "sluice");
-  const proc = Bun.spawn([process.execPath, "run", join(REPO, "build.ts"), "--outfile", built], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0) throw new Error(`build failed (${code}):\n${stderr}`);
+  await buildBinary(built);
   mkdirSync(empty);
   copyFileSync(built, binary);
   rmSync(join(work, "build"), { recursive: true });

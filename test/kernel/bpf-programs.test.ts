@@ -6,6 +6,7 @@
  * SLUICE_BPF_OBJECT=path uses a prebuilt object instead of building (for a guest with a read-only
  * root, e.g. the stock Debian 6.1 kernel under qemu).
  */
+import { statExe } from "../../src/kernel/compile/stat-exe.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,14 +70,6 @@ describe.skipIf(reason !== undefined)("sluice.bpf.o in a real cgroup", () => {
   let mountedBpffs = false;
   const ids = new InMemoryWorkloadIds();
   const events: SluiceEvent[] = [];
-  const statExe = (p: string) => {
-    try {
-      const s = statSync(p, { bigint: true });
-      return { ino: s.ino, dev: s.dev };
-    } catch {
-      return undefined;
-    }
-  };
   const compile = (text: string): KernelPolicy => compileKernelPolicy(policy(text), { ids, resolve: () => undefined, statExe });
   const pull = () => {
     for (const rec of ring!.drain()) events.push(sluiceEvent.decode(rec));

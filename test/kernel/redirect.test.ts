@@ -12,8 +12,9 @@
  *     the policy gets EPERM; an unmanaged process is not redirected.
  * Pins and the cgroup are the test's own and are removed after.
  */
+import { statExe } from "../../src/kernel/compile/stat-exe.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -167,14 +168,6 @@ beforeAll(async () => {
   kernel = attachKernel({ pinDir, cgroup, logger });
   const built = buildPolicy([{ path: "redirect.yaml", text: policyText() }], { trustDomain: TD });
   if (!built.snapshot) throw new Error(built.diagnostics.map((d) => d.message).join("\n"));
-  const statExe = (p: string) => {
-    try {
-      const st = statSync(p, { bigint: true });
-      return { ino: st.ino, dev: st.dev };
-    } catch {
-      return undefined;
-    }
-  };
   const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe, proxy: proxyTarget(`127.0.0.1:${proxyPort}`)! });
   expect(compiled.exe.map((e) => e.paths[0])).toEqual([agent]);
   applyGeneration(kernel, compiled);

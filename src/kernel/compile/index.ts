@@ -13,6 +13,7 @@
 export { compileKernelPolicy } from "./compile.ts";
 export { KernelCompileError } from "./errors.ts";
 export { hostnamesIn } from "./targets.ts";
+export { statExe, statExeWithHash } from "./stat-exe.ts";
 export { simulateKernelDecision } from "./simulate.ts";
 export type { SimulatedDecision } from "./simulate.ts";
 export { InMemoryWorkloadIds, UNMANAGED } from "./workload-ids.ts";

@@ -4,8 +4,6 @@
  * refine process classification from exec/fork events, and audit denied connects.
  * Stopping the daemon leaves the pinned programs attached: enforcement holds while it is down.
  */
-import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseHostPort } from "../../config/address.ts";
 import type { AuditLog } from "../../audit/index.ts";
@@ -16,7 +14,7 @@ import type { Logger } from "../../log/index.ts";
 import type { PolicyEngine, PolicySnapshot } from "../../policy/index.ts";
 import type { Store } from "../../store/index.ts";
 import { cgroupV2Root } from "../cgroup.ts";
-import { compileKernelPolicy, hostnamesIn, KernelCompileError, type ExeStat, type ProxyTarget } from "../compile/index.ts";
+import { compileKernelPolicy, hostnamesIn, KernelCompileError, statExeWithHash, type ProxyTarget } from "../compile/index.ts";
 import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceState } from "../layout.ts";
 import { setLibbpfLogger } from "../libbpf/print.ts";
 import { RingBufferReader } from "../ringbuf-reader.ts";
@@ -38,8 +36,6 @@ export interface KernelEnforcement {
   applyNow(): Promise<void>;
   stop(): Promise<void>;
 }
-
-const MAX_EXE_HASH_BYTES = 256 * 1024 * 1024;
 
 export async function startKernelEnforcement(deps: {
   config: SluiceConfig;
@@ -76,7 +72,7 @@ export async function startKernelEnforcement(deps: {
     await resolver.ensure(hostnamesIn(snapshot));
     let compiled;
     try {
-      compiled = compileKernelPolicy(snapshot, { ids, resolve: (h) => resolver.cached(h), statExe, ...(proxy ? { proxy } : {}) });
+      compiled = compileKernelPolicy(snapshot, { ids, resolve: (h) => resolver.cached(h), statExe: statExeWithHash, ...(proxy ? { proxy } : {}) });
     } catch (err) {
       if (!(err instanceof KernelCompileError)) throw err;
       logger.error(err.message, { generation: snapshot.generation });
@@ -136,16 +132,4 @@ export function proxyTarget(listen: string): ProxyTarget | undefined {
   const { host, port } = parseHostPort(listen, "proxy.listen");
   if (port === 0) return undefined;
   return { v4: isIP(host) === 4 && host.startsWith("127.") ? host : "127.0.0.1", v6: "::1", port };
-}
-
-/** Inode, device and (for sha256 selectors) content hash of an executable named in the policy. */
-function statExe(path: string): ExeStat | undefined {
-  try {
-    const st = statSync(path, { bigint: true });
-    if (!st.isFile()) return undefined;
-    const sha256 = st.size <= MAX_EXE_HASH_BYTES ? createHash("sha256").update(readFileSync(path)).digest("hex") : undefined;
-    return { ino: st.ino, dev: st.dev, ...(sha256 ? { sha256 } : {}) };
-  } catch {
-    return undefined;
-  }
 }
