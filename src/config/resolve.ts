@@ -61,6 +61,29 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
   }
 
   const ca = resolveCa(m.ca, where);
+  if (m.proxy.upstreamCaFile !== null && !isAbsolute(m.proxy.upstreamCaFile)) throw new ConfigError(`${where("proxy.upstreamCaFile")}: "${m.proxy.upstreamCaFile}" must be an absolute path`);
+  const d = (section: "oauth" | "users" | "broker", field: string, min: number, max: number) =>
+    durationField((m[section] as Record<string, string>)[field]!, where(`${section}.${field}`), min, max);
+  const oauth: SluiceConfig["oauth"] = {
+    accessTokenTtlSeconds: d("oauth", "accessTokenTtl", 30, 86_400),
+    refreshTokenTtlSeconds: d("oauth", "refreshTokenTtl", 60, 365 * 86_400),
+    codeTtlSeconds: d("oauth", "codeTtl", 10, 600),
+    idTokenTtlSeconds: d("oauth", "idTokenTtl", 30, 86_400),
+    signingKeyTtlSeconds: d("oauth", "signingKeyTtl", 3_600, 365 * 86_400),
+    clientIdleExpirySeconds: d("oauth", "clientIdleExpiry", 3_600, 10 * 365 * 86_400),
+    mtlsListen: m.oauth.mtlsListen === null ? null : formatHostPort(parseHostPort(m.oauth.mtlsListen, where("oauth.mtlsListen"))),
+  };
+  if (!/^spiffe:\/\/\{trustDomain\}\/.*\{name\}/.test(m.users.spiffeIdTemplate)) {
+    throw new ConfigError(`${where("users.spiffeIdTemplate")}: "${m.users.spiffeIdTemplate}" must start with spiffe://{trustDomain}/ and contain {name}`);
+  }
+  const users: SluiceConfig["users"] = {
+    spiffeIdTemplate: m.users.spiffeIdTemplate,
+    sessionIdleSeconds: d("users", "sessionIdle", 60, 30 * 86_400),
+    sessionAbsoluteSeconds: d("users", "sessionAbsolute", 300, 90 * 86_400),
+    enrollmentTtlSeconds: d("users", "enrollmentTtl", 60, 7 * 86_400),
+  };
+  if (users.sessionIdleSeconds > users.sessionAbsoluteSeconds) throw new ConfigError(`${where("users.sessionIdle")}: longer than users.sessionAbsolute`);
+  const broker: SluiceConfig["broker"] = { refreshAheadSeconds: d("broker", "refreshAhead", 5, 86_400) };
   const federation = resolveFederation(m.federation ?? [], m.trustDomain);
 
   const issuer = m.issuer ?? `${hasTls ? "https" : "http"}://${formatHostPort(listen)}`;
@@ -81,6 +104,9 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
     audit: { file: m.audit.file ?? join(m.dataDir, "audit.jsonl") },
     policy: { ...m.policy },
     ca,
+    oauth,
+    users,
+    broker,
     federation,
   };
   return { config: deepFreeze(config), origins };

@@ -13,7 +13,7 @@ export const configSchema = object(
     dataDir: optional(absolutePath),
     policyDir: optional(absolutePath),
     workloadSocket: optional(absolutePath),
-    proxy: optional(object({ listen: optional(hostPort), explicit: optional(hostPort) }, { what: "proxy" })),
+    proxy: optional(object({ listen: optional(hostPort), explicit: optional(hostPort), upstreamCaFile: optional(absolutePath) }, { what: "proxy" })),
     metrics: optional(object({ listen: optional(hostPort) }, { what: "metrics" })),
     kernel: optional(object({ enabled: optional(boolean()), cgroup: optional(absolutePath), pinDir: optional(absolutePath) }, { what: "kernel" })),
     log: optional(object({ level: optional(enumOf(["debug", "info", "warn", "error"], { what: "log level" })), format: optional(enumOf(["json", "text"], { what: "log format" })) }, { what: "log" })),
@@ -30,6 +30,32 @@ export const configSchema = object(
         { what: "ca" },
       ),
     ),
+    oauth: optional(
+      object(
+        {
+          accessTokenTtl: optional(duration("oauth.accessTokenTtl", 30, 86_400)),
+          refreshTokenTtl: optional(duration("oauth.refreshTokenTtl", 60, 365 * 86_400)),
+          codeTtl: optional(duration("oauth.codeTtl", 10, 600)),
+          idTokenTtl: optional(duration("oauth.idTokenTtl", 30, 86_400)),
+          signingKeyTtl: optional(duration("oauth.signingKeyTtl", 3_600, 365 * 86_400)),
+          clientIdleExpiry: optional(duration("oauth.clientIdleExpiry", 3_600, 10 * 365 * 86_400)),
+          mtlsListen: optional(hostPort),
+        },
+        { what: "oauth" },
+      ),
+    ),
+    users: optional(
+      object(
+        {
+          spiffeIdTemplate: optional(string({ what: "user SPIFFE ID template", maxLength: 2048, pattern: /^spiffe:\/\/\{trustDomain\}\/.*\{name\}/, hint: "e.g. spiffe://{trustDomain}/user/{name}" })),
+          sessionIdle: optional(duration("users.sessionIdle", 60, 30 * 86_400)),
+          sessionAbsolute: optional(duration("users.sessionAbsolute", 300, 90 * 86_400)),
+          enrollmentTtl: optional(duration("users.enrollmentTtl", 60, 7 * 86_400)),
+        },
+        { what: "users" },
+      ),
+    ),
+    broker: optional(object({ refreshAhead: optional(duration("broker.refreshAhead", 5, 86_400)) }, { what: "broker" })),
     federation: optional(
       list(
         object(

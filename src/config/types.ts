@@ -18,6 +18,8 @@ export interface SluiceConfig {
     readonly listen: string;
     /** Optional HTTP CONNECT proxy for hosts without the kernel path; null = off. */
     readonly explicit: string | null;
+    /** Extra PEM CA certificates trusted for upstream TLS, besides the system trust store; null = none. */
+    readonly upstreamCaFile: string | null;
   };
   readonly metrics: { readonly listen: string | null };
   readonly kernel: {
@@ -42,6 +44,30 @@ export interface SluiceConfig {
     readonly overlapSeconds: number;
     /** An operator-supplied intermediate CA (then sluice does not rotate: the operator does). */
     readonly intermediate: { readonly certFile: string; readonly keyFile: string } | null;
+  };
+  /** The authorization server (lifetimes in seconds). */
+  readonly oauth: {
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
+    readonly codeTtlSeconds: number;
+    readonly idTokenTtlSeconds: number;
+    /** How long a token signing key signs before its successor takes over (it stays published until its tokens expired). */
+    readonly signingKeyTtlSeconds: number;
+    /** A registered client unused this long is removed. */
+    readonly clientIdleExpirySeconds: number;
+    /** HTTPS listener that asks for client certificates (X.509-SVID client auth, RFC 8705 mtls_endpoint_aliases); null = off. */
+    readonly mtlsListen: string | null;
+  };
+  readonly users: {
+    /** `{trustDomain}` and `{name}` are replaced: the SPIFFE ID a user acts as (the `act.sub` of tokens). */
+    readonly spiffeIdTemplate: string;
+    readonly sessionIdleSeconds: number;
+    readonly sessionAbsoluteSeconds: number;
+    readonly enrollmentTtlSeconds: number;
+  };
+  readonly broker: {
+    /** Upstream tokens are refreshed this long before they expire. */
+    readonly refreshAheadSeconds: number;
   };
   readonly federation: readonly { readonly trustDomain: string; readonly bundleFile: string | null; readonly bundleEndpoint: string | null }[];
 }

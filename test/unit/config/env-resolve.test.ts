@@ -47,7 +47,7 @@ describe("resolveConfig", () => {
       { origin: "env", raw: { dataDir: "/srv/b" } },
     ]);
     expect(config.dataDir).toBe("/srv/b");
-    expect(config.proxy).toEqual({ listen: "127.0.0.1:1", explicit: null });
+    expect(config.proxy).toEqual({ listen: "127.0.0.1:1", explicit: null, upstreamCaFile: null });
     expect(config.audit.file).toBe("/srv/b/audit.jsonl");
     expect(origins).toEqual({ dataDir: "env", "proxy.listen": "file" });
   });
@@ -80,5 +80,23 @@ describe("resolveConfig", () => {
   });
   test("debounce bounds", () => {
     expect(resolveError({ policy: { reloadDebounceMs: 1 } })).toBe("policy.reloadDebounceMs (from file): 1 is out of range (10-10000)");
+  });
+});
+
+describe("oauth, users and broker sections", () => {
+  test("durations become seconds; defaults apply", () => {
+    const { config } = resolveConfig([{ origin: "file", raw: { oauth: { accessTokenTtl: "5m" }, users: { sessionIdle: "10m" } } }]);
+    expect(config.oauth.accessTokenTtlSeconds).toBe(300);
+    expect(config.oauth.refreshTokenTtlSeconds).toBe(30 * 86_400);
+    expect(config.oauth.codeTtlSeconds).toBe(60);
+    expect(config.users.sessionIdleSeconds).toBe(600);
+    expect(config.users.spiffeIdTemplate).toBe("spiffe://{trustDomain}/user/{name}");
+    expect(config.broker.refreshAheadSeconds).toBe(120);
+  });
+  test("out of range, bad template and idle beyond absolute are refused with the field named", () => {
+    expect(() => resolveConfig([{ origin: "file", raw: { oauth: { codeTtl: "1h" } } }])).toThrow(/oauth\.codeTtl \(from file\): 1h is out of range/);
+    expect(() => resolveConfig([{ origin: "env", raw: { users: { spiffeIdTemplate: "spiffe://x/user" } } }])).toThrow(/users\.spiffeIdTemplate \(from env\)/);
+    expect(() => resolveConfig([{ origin: "file", raw: { users: { sessionIdle: "2d", sessionAbsolute: "1d" } } }])).toThrow(/longer than users\.sessionAbsolute/);
+    expect(() => resolveConfig([{ origin: "file", raw: { proxy: { upstreamCaFile: "ca.pem" } } }])).toThrow(/proxy\.upstreamCaFile.*absolute/);
   });
 });
