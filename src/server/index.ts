@@ -14,6 +14,7 @@ import { createHttpApp } from "./http.ts";
 import { startIdentity, type IdentityServices } from "./identity.ts";
 import { startKernelEnforcement, type KernelEnforcement } from "../kernel/enforcer/index.ts";
 import { lastGoodPolicyStore } from "./last-good-policy.ts";
+import { MetricsRegistry, startMetricsListener } from "../metrics/index.ts";
 
 export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
 
@@ -24,6 +25,9 @@ export interface SluiceServer {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly policy: PolicyEngine;
+  readonly metrics: MetricsRegistry;
+  /** URL of GET /metrics, or null when metrics.listen is off. */
+  readonly metricsUrl: string | null;
   stop(reason: string): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     for (const stop of stack.reverse()) await stop();
   };
   try {
+    const metrics = new MetricsRegistry();
     const store = await openStore({ dataDir: config.dataDir, logger });
     stack.push(() => store.close());
 
@@ -73,8 +78,12 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     stack.push(async () => void (await app.stop()));
     const url = `${config.tls.certFile ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
 
+    const metricsListener = config.metrics.listen ? startMetricsListener(config.metrics.listen, metrics) : undefined;
+    if (metricsListener) stack.push(() => metricsListener.stop());
+
     const snapshot = policy.current();
     logger.info("sluice serving", {
+      metrics: metricsListener?.url ?? "off",
       url,
       issuer: config.issuer,
       trustDomain: config.trustDomain,
@@ -94,6 +103,8 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
       store,
       audit,
       policy,
+      metrics,
+      metricsUrl: metricsListener?.url ?? null,
       stop(reason) {
         stopping ??= (async () => {
           logger.info("sluice stopping", { reason });
@@ -144,7 +155,6 @@ function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger, enforci
   if (enforcing) missing.push("TC egress and XDP ingress (kernel milestone 2)");
   const redirected = enforcing ? ": Service connects are allowed directly, not redirected to it (the kernel's redirect path is built and tested, and is switched on when the proxy runs)" : "";
   missing.push(`the injection proxy (proxy.listen ${config.proxy.listen}${config.proxy.explicit ? `, proxy.explicit ${config.proxy.explicit}` : ""})${redirected}`);
-  if (config.metrics.listen) missing.push(`metrics (metrics.listen ${config.metrics.listen})`);
   for (const what of missing) logger.warn(`not built yet in this version: ${what}`);
 }
 

@@ -34,6 +34,11 @@ describe("sluice serve", () => {
     cleanups.push(() => s.cleanup());
     const first = await health(s);
     expect(first).toMatchObject({ status: "ok", policy: { lastReloadFailed: false } });
+    // Prometheus metrics on metrics.listen (an ephemeral loopback port here).
+    const serving = await s.waitForLog((l) => l.msg === "sluice serving");
+    const metrics = await fetch(String(serving.metrics));
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get("content-type")).toContain("text/plain; version=0.0.4");
 
     // A good edit is applied.
     writeFileSync(join(s.policyDir, "claude.yaml"), WORKLOAD(5432));

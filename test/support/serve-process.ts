@@ -54,6 +54,8 @@ export async function startServe(opts: { binary?: string; env?: Record<string, s
       SLUICE_WORKLOAD_SOCKET: join(dirs.dir, "run", "workload.sock"),
       SLUICE_CONFIG: "none",
       SLUICE_LOG_LEVEL: "debug",
+      SLUICE_METRICS_LISTEN: "127.0.0.1:0",
+      SLUICE_PROXY_LISTEN: "127.0.0.1:0",
       // Never attach to the host's root cgroup from a test: kernel tests enable it with their own cgroup and pin dir.
       SLUICE_KERNEL_ENABLED: "false",
       ...opts.env,
