@@ -6,7 +6,9 @@
  * timing with clock_gettime. Each run is a fresh process moved into a fresh cgroup v2 child:
  *   none       – a cgroup with nothing attached;
  *   unmanaged  – a sibling cgroup where sluice.bpf.o is attached with attachKernel (connect4/6,
- *                sendmsg4/6 on the cgroup, fork/exec/exit tracepoints), policy generation applied
+ *                sendmsg4/6, getpeername4/6, sockops and sock_create on the cgroup — sock_create
+ *                runs in socket(), so it shows in the whole cycle, not in connect() —
+ *                fork/exec/exit tracepoints), policy generation applied
  *                with applyGeneration; the client is not selected: HostPolicy unmanaged: allow;
  *   managed    – same cgroup, a copy of the client selected by path (exe map, classified at exec)
  *                whose egress rule allows 127.0.0.1:PORT (the full LPM + port-range path).

@@ -13,7 +13,8 @@
  *   6. REDIRECT (TCP connect only; userspace sets it on tls intercept/upgrade Service ports of
  *      managed workloads, enforce and audit alike): store the original destination and the
  *      process facts by socket cookie (redir_cookie), rewrite the destination to the proxy
- *      (sluice_state.proxy_*), count. No proxy configured or the record not stored → EPERM
+ *      (sluice_state.proxy_*), count, report a CONNECT/redirect event (original destination).
+ *      No proxy configured or the record not stored → EPERM
  *      (fail closed: a redirected connection never bypasses the proxy).
  *   7. not allowed: AUDIT → allow + CONNECT/audit event; else EPERM + CONNECT/deny event
  *
@@ -266,6 +267,7 @@ static __always_inline int redirect_to_proxy(struct bpf_sock_addr *ctx, const st
 	}
 	ctx->user_port = bpf_htons(pport);
 	sluice_count(SLUICE_CNT_REDIRECTED);
+	report(d, SLUICE_VERDICT_REDIRECT, dec->tgid, dec->pid, dec->workload, dec->proc_flags, dec->rule_id, protocol, dec->generation);
 	return 1;
 fail:
 	sluice_count(SLUICE_CNT_REDIRECT_FAILED);

@@ -125,4 +125,43 @@ struct {
 	__type(value, struct sluice_redirect);
 } orig_dst SEC(".maps");
 
+/* Socket → workload of the process that created it (sock_create, managed workloads only; freed
+ * with the socket). What TC egress ties a packet to: skb->sk of a locally generated packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} sock_wl SEC(".maps");
+
+struct sluice_ingress4_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_INGRESS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct sluice_ingress_v4));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SLUICE_SLOTS);
+	__type(key, __u32);
+	__array(values, struct sluice_ingress4_inner);
+} ingress4_outer SEC(".maps");
+
+struct sluice_ingress6_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_INGRESS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct sluice_ingress_v6));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SLUICE_SLOTS);
+	__type(key, __u32);
+	__array(values, struct sluice_ingress6_inner);
+} ingress6_outer SEC(".maps");
+
 #endif /* SLUICE_MAPS_H */

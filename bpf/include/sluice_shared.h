@@ -34,6 +34,7 @@ enum sluice_limits {
 	SLUICE_COMM_LEN = 16,       /* TASK_COMM_LEN */
 	SLUICE_EVENTS_BYTES = 1 << 20, /* ring buffer size */
 	SLUICE_REDIRECTS_MAX = 65536,  /* redir_cookie / orig_dst (LRU) capacity */
+	SLUICE_INGRESS_MAX = 16384,    /* inner ingress LPM capacity (template) */
 };
 
 /* ---- process classification (map `procs`, key: __u32 tgid) ----------------------------------- */
@@ -157,13 +158,18 @@ enum sluice_counter {
 	SLUICE_CNT_REDIRECTED = 8,     /* TCP connect rewritten to the proxy (REDIRECT range) */
 	SLUICE_CNT_REDIRECT_FAILED = 9,/* REDIRECT match refused: no proxy configured, or the per-socket record could not be stored */
 	SLUICE_CNT_ORIGDST_FAILED = 10,/* sockops could not store the original destination by local port (orig_dst update failed) */
+	SLUICE_CNT_TC_DROPPED = 11,    /* TC egress: a packet of a managed workload's socket to a destination not allowed, dropped */
+	SLUICE_CNT_TC_AUDITED = 12,    /* TC egress: such a packet of an audit-mode workload, let through */
+	SLUICE_CNT_XDP_DROPPED = 13,   /* XDP ingress: a packet to a protected local port from a source not allowed, dropped */
+	SLUICE_CNT_XDP_ALLOWED = 14,   /* XDP ingress: a packet to a protected local port from an allowed source */
+	SLUICE_CNT_SOCK_TAG_FAILED = 15,/* sock_create could not tag a managed workload's socket: socket() refused (EPERM) */
 	SLUICE_CNT_MAX = 16,           /* array size (room to grow without changing the map) */
 };
 
 /* ---- events (map `events`, RINGBUF) ----------------------------------------------------------- */
 
 enum sluice_event_type {
-	SLUICE_EV_CONNECT = 1, /* a deny or audit decision (allowed connects are only counted) */
+	SLUICE_EV_CONNECT = 1, /* a deny, audit or redirect decision (allowed connects are only counted) */
 	SLUICE_EV_EXEC = 2,    /* every exec on the host: userspace attests and refines */
 	SLUICE_EV_EXIT = 3,    /* a whole thread group ended */
 	SLUICE_EV_FORK = 4,    /* a classified process created a new process that inherited its classification */
@@ -173,7 +179,7 @@ enum sluice_verdict {
 	SLUICE_VERDICT_ALLOW = 1,
 	SLUICE_VERDICT_DENY = 2,
 	SLUICE_VERDICT_AUDIT = 3,
-	SLUICE_VERDICT_REDIRECT = 4, /* reserved: redirects are counted (SLUICE_CNT_REDIRECTED), not reported per connection */
+	SLUICE_VERDICT_REDIRECT = 4, /* a TCP connect sent to the proxy (addr/dport: the original destination); also counted */
 };
 
 enum sluice_event_hook {
@@ -241,5 +247,37 @@ struct sluice_origdst_key {
 	__u16 port;        /* the client's local port, host order = the accepted socket's remote port */
 };
 _Static_assert(sizeof(struct sluice_origdst_key) == 4, "sluice_origdst_key size");
+
+/* ---- XDP ingress allowlist (inner LPM tries of ingress4_outer / ingress6_outer) -------------- */
+
+/*
+ * Protected local ports (Services with `inbound.onlyThroughSluice`): the key is (port, protocol,
+ * source prefix). One entry per protected (port, protocol) with no source bits (prefixlen 32)
+ * carries PROTECTED; each allowed source block (`inbound.allowFrom`) carries ALLOW. A lookup with
+ * the full source address finds the longest match: nothing = not protected (pass), PROTECTED =
+ * drop, ALLOW = pass. Traffic through sluice arrives over loopback, where no XDP program runs.
+ */
+enum sluice_ingress_verdict {
+	SLUICE_INGRESS_PROTECTED = 1, /* (port, protocol) is protected: a source with no longer match is dropped */
+	SLUICE_INGRESS_ALLOW = 2,     /* this source block may reach the port directly */
+};
+
+struct sluice_ingress_v4 {
+	__u32 prefixlen; /* 32 (port, proto, pad) + source prefix length (0..32) */
+	__u16 port;      /* local (destination) port, host order (always fully matched) */
+	__u8 proto;      /* IP protocol number: 6 TCP or 17 UDP */
+	__u8 pad;        /* zero */
+	__u8 addr[4];    /* source address, network order */
+};
+_Static_assert(sizeof(struct sluice_ingress_v4) == 12, "sluice_ingress_v4 size");
+
+struct sluice_ingress_v6 {
+	__u32 prefixlen; /* 32 + source prefix length (0..128) */
+	__u16 port;      /* host order */
+	__u8 proto;
+	__u8 pad;        /* zero */
+	__u8 addr[16];   /* source address, network order */
+};
+_Static_assert(sizeof(struct sluice_ingress_v6) == 24, "sluice_ingress_v6 size");
 
 #endif /* SLUICE_SHARED_H */

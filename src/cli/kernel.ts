@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/index.ts";
 import { UsageError } from "../errors/index.ts";
-import { BpfMap, CODECS, COUNTERS, detachAll, listPins, type SluiceProc, type SluiceState } from "../kernel/index.ts";
+import { BpfMap, CODECS, COUNTERS, detachAll, guardedInterfaces, listPins, readNetdevPins, type SluiceProc, type SluiceState } from "../kernel/index.ts";
 import { EXIT, type Command } from "./command.ts";
 import { configFlag } from "./config-flag.ts";
 
@@ -12,8 +12,12 @@ const statusCommand: Command = {
   usage: "sluice kernel status [--json]",
   description: `Reads the pins under kernel.pinDir (default /sys/fs/bpf/sluice): the attached programs
 (links), the maps, the policy generation in force, how many processes are classified per
-workload, and the decision counters. Works whether or not sluice serve is running: pinned
-programs keep enforcing while it is down. Needs root.`,
+workload, the decision counters, and per interface how TC egress (the second line: tcx, or a
+cls_bpf filter on clsact where the kernel has no tcx) and XDP ingress (protected local ports)
+are attached. An interface without them is marked: there, raw-socket traffic of managed
+workloads is checked only by the connect/sendmsg hooks and protected ports are reachable
+directly. Works whether or not sluice serve is running: pinned programs keep enforcing while it
+is down. Needs root.`,
   run(ctx) {
     const { config } = loadConfig({ file: configFlag(ctx.flags), env: ctx.env });
     const pinDir = config.kernel.pinDir;
@@ -42,13 +46,22 @@ programs keep enforcing while it is down. Needs root.`,
       for (const [name, index] of Object.entries(COUNTERS)) if (name !== "MAX") counters[name.toLowerCase()] = c.sumPerCpu(index).toString();
       c.close();
     }
-    const links = pins.filter((p) => p.kind === "link").map((p) => p.name);
-    const data = { pinDir, attached: links.length > 0, links, maps: pins.filter((p) => p.kind === "map").map((p) => p.name), state: state ? { generation: state.generation, activeSlot: state.activeSlot, proxyPort: state.proxy?.port ?? 0 } : null, classified: perWorkload, counters };
+    const links = pins.filter((p) => p.kind === "link" && p.name.startsWith("links/")).map((p) => p.name);
+    const pinned = new Map(readNetdevPins(pinDir).map((i) => [i.name, i]));
+    const interfaces = guardedInterfaces().map((i) => {
+      const p = pinned.get(i.name);
+      return { name: i.name, tc: p?.tc ?? "none", xdp: p?.xdp ?? false };
+    });
+    const data = { pinDir, attached: links.length > 0, links, interfaces, maps: pins.filter((p) => p.kind === "map").map((p) => p.name), state: state ? { generation: state.generation, activeSlot: state.activeSlot, proxyPort: state.proxy?.port ?? 0 } : null, classified: perWorkload, counters };
     if (ctx.flags.json) ctx.out(JSON.stringify(data) + "\n");
     else {
       ctx.out(`${links.length} program(s) attached, pinned under ${pinDir}: ${links.join(", ")}\n`);
       if (state) ctx.out(`policy generation ${state.generation} (slot ${state.activeSlot}), intercepted Service connects redirected to ${state.proxy ? `proxy port ${state.proxy.port}` : "no proxy (Service connects are plain allows)"}\n`);
       ctx.out(`classified processes: ${Object.entries(perWorkload).map(([w, n]) => `${w === "0" ? "unmanaged" : `workload#${w}`}=${n}`).join(", ") || "none"}\n`);
+      for (const i of interfaces) {
+        const missing = i.tc === "none" || !i.xdp;
+        ctx.out(`interface ${i.name}: TC egress ${i.tc === "none" ? "NOT attached" : `attached (${i.tc})`}, XDP ingress ${i.xdp ? "attached" : "NOT attached"}${missing ? " (this interface is guarded by the connect/sendmsg hooks only)" : ""}\n`);
+      }
       ctx.out(`counters: ${Object.entries(counters).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
     }
     return EXIT.ok;

@@ -1,12 +1,19 @@
 /**
  * What this host offers for kernel enforcement, read from /proc and /sys (no BPF calls): the
- * doctor lines for root/capabilities, BTF, cgroup v2, bpffs and kTLS. Each says what sluice does
+ * doctor lines for root/capabilities, BTF, cgroup v2, bpffs, tcx, the interfaces TC/XDP guard, and kTLS. Each says what sluice does
  * without the feature; none of them can make sluice fail open silently.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import type { DoctorCheck } from "../doctor/index.ts";
 import { findCgroupV2Mount } from "../identity/index.ts";
+import { guardedInterfaces } from "./netdev/interfaces.ts";
+
+/** Whether the kernel has tcx (Linux ≥ 6.6): its BTF then names the attach type. */
+export function kernelHasTcx(btf = "/sys/kernel/btf/vmlinux"): boolean | undefined {
+  if (!existsSync(btf)) return undefined;
+  return readFileSync(btf).includes("BPF_TCX_EGRESS");
+}
 
 const CAP = { NET_ADMIN: 12, SYS_ADMIN: 21, PERFMON: 38, BPF: 39 } as const;
 
@@ -57,6 +64,30 @@ export const hostProbeChecks: readonly DoctorCheck[] = [
     run() {
       if (bpffsMounted()) return { status: "ok", message: "mounted at /sys/fs/bpf: pinned enforcement survives a daemon restart" };
       return { status: "ok", message: "not mounted at /sys/fs/bpf; sluice serve mounts it before pinning" };
+    },
+  },
+  {
+    name: "tcx",
+    run() {
+      const tcx = kernelHasTcx();
+      if (tcx === undefined) return { status: "warn", message: "not probed: no BTF to read the kernel's attach types from" };
+      if (tcx) return { status: "ok", message: `kernel ${release()} has tcx: TC egress attaches as pinned links (kept while sluice is down, adopted on restart)` };
+      return {
+        status: "ok",
+        message: `kernel ${release()} has no tcx (Linux < 6.6): TC egress attaches as a cls_bpf filter on each interface's clsact qdisc instead`,
+        fix: "nothing to do: the filter stays while sluice is down and sluice kernel detach removes it; `tc filter show dev IF egress` shows it",
+      };
+    },
+  },
+  {
+    name: "interfaces",
+    run() {
+      const ifaces = guardedInterfaces();
+      if (ifaces.length === 0) return { status: "warn", message: "no non-loopback interface: nothing for TC egress / XDP ingress to guard (the cgroup hooks still enforce connect and sendmsg)" };
+      return {
+        status: "ok",
+        message: `sluice serve guards ${ifaces.map((i) => i.name).join(", ")} (and interfaces added later) with TC egress and XDP ingress (generic mode); loopback never. Where an attach fails, serve logs it per interface and sluice kernel status shows it: raw-socket traffic of managed workloads there is then checked only by the connect/sendmsg hooks, and protected ports are reachable directly`,
+      };
     },
   },
   {

@@ -20,6 +20,7 @@ export {
   COUNTERS,
   EVENT_TYPES,
   HOOKS,
+  INGRESS_VERDICTS,
   LIMITS,
   MAP_NAMES,
   MAX_RANGES,
@@ -34,7 +35,7 @@ export {
   splitKernelDev,
   toKernelDev,
 } from "./layout.ts";
-export type { ExeKey, LpmKey, MapCodec, MapName, OrigDstKey, PortRangeValue, ProxyAddress, RuleValue, SluiceEvent, SluiceProc, SluiceRedirect, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
+export type { ExeKey, IngressKey, LpmKey, MapCodec, MapName, OrigDstKey, PortRangeValue, ProxyAddress, RuleValue, SluiceEvent, SluiceProc, SluiceRedirect, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
 // - redirect: `lookupOriginalDestination(origDst, {localPort, family})` → the original destination
 //   and process facts of a connection the kernel redirected to the proxy.
 export { decodeOriginalDestination, lookupOriginalDestination } from "./original-destination.ts";
@@ -117,3 +118,8 @@ export { BPFFS_ROOT, SLUICE_PIN_DIR, ensureBpffs, ensurePinDir, fsTypeOf, isBpff
 export { adoptPin, detachAll, detachPinnedLink, listPins, unpin } from "./pin/pins.ts";
 export type { AdoptedPin, PinEntry } from "./pin/pins.ts";
 export { cgroupId, cgroupV2Root } from "./cgroup.ts";
+// - netdev: TC egress (second line; tcx, or cls_bpf on clsact without tcx) and XDP ingress
+//   (Services with `inbound.onlyThroughSluice`) on every non-loopback interface, followed as
+//   interfaces come and go: `new NetdevGuard({pinDir, logger, interfaces?}).start()`, `status()`.
+export { detachNetdevFilters, guardedInterfaces, interfaceIndex, listInterfaces, NETDEV_PROGRAMS, NetdevGuard, queryClsact, readNetdevPins } from "./netdev/index.ts";
+export type { InterfaceGuard, NetdevGuardOptions, NetdevStatus, NetInterface, PinnedInterface, TcMode } from "./netdev/index.ts";

@@ -29,10 +29,15 @@ export const COUNTERS = {
   REDIRECTED: 8,
   REDIRECT_FAILED: 9,
   ORIGDST_FAILED: 10,
+  TC_DROPPED: 11,
+  TC_AUDITED: 12,
+  XDP_DROPPED: 13,
+  XDP_ALLOWED: 14,
+  SOCK_TAG_FAILED: 15,
   MAX: 16,
 } as const;
 export const EVENT_TYPES = { CONNECT: 1, EXEC: 2, EXIT: 3, FORK: 4 } as const;
-/** REDIRECT is reserved: redirects are counted (COUNTERS.REDIRECTED), not reported per connection. */
+/** REDIRECT: a TCP connect sent to the proxy (one CONNECT event per connection, with the original destination). */
 export const VERDICTS = { ALLOW: 1, DENY: 2, AUDIT: 3, REDIRECT: 4 } as const;
 /** enum sluice_range_flags. */
 export const RANGE_FLAGS = { REDIRECT: 1 } as const;
@@ -47,11 +52,15 @@ export const LIMITS = {
   COMM_LEN,
   EVENTS_BYTES: 1 << 20,
   REDIRECTS_MAX: 65536,
+  INGRESS_MAX: 16384,
 } as const;
+/** enum sluice_ingress_verdict (values of the ingress4/6 LPM tries). */
+export const INGRESS_VERDICTS = { PROTECTED: 1, ALLOW: 2 } as const;
 
 /** Every enum of the header by its C prefix, for the layout test (`SLUICE_` + prefix + key). */
 export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  "": { MAX_RANGES, SLOTS, PROCS_MAX: LIMITS.PROCS_MAX, RULES_MAX: LIMITS.RULES_MAX, WORKLOADS_MAX: LIMITS.WORKLOADS_MAX, EXE_MAX: LIMITS.EXE_MAX, COMM_LEN, EVENTS_BYTES: LIMITS.EVENTS_BYTES, REDIRECTS_MAX: LIMITS.REDIRECTS_MAX },
+  "": { MAX_RANGES, SLOTS, PROCS_MAX: LIMITS.PROCS_MAX, RULES_MAX: LIMITS.RULES_MAX, WORKLOADS_MAX: LIMITS.WORKLOADS_MAX, EXE_MAX: LIMITS.EXE_MAX, COMM_LEN, EVENTS_BYTES: LIMITS.EVENTS_BYTES, REDIRECTS_MAX: LIMITS.REDIRECTS_MAX, INGRESS_MAX: LIMITS.INGRESS_MAX },
+  INGRESS_: INGRESS_VERDICTS,
   PROC_: PROC_FLAGS,
   PROTO_: PROTO_MASK,
   RANGE_: RANGE_FLAGS,
@@ -63,7 +72,7 @@ export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> =
 };
 
 /** Pin names under /sys/fs/bpf/sluice/ (= the map names in sluice.bpf.o). */
-export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters", "redir_cookie", "orig_dst"] as const;
+export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters", "redir_cookie", "orig_dst", "sock_wl", "ingress4_outer", "ingress6_outer"] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 
 // ---- structs --------------------------------------------------------------------------------
@@ -427,9 +436,38 @@ export const sluiceOrigdstKey = layout<OrigDstKey>(
   (d) => ({ family: d.getUint16(0, LE), port: d.getUint16(2, LE) }),
 );
 
+/** A key of the ingress4/6 LPM tries: (local port, protocol, source prefix). */
+export interface IngressKey {
+  readonly port: number;
+  readonly proto: number;
+  /** Source prefix length in bits (0..32 / 0..128); 0 = the PROTECTED marker of (port, proto). */
+  readonly prefixLen: number;
+  /** Source address, network order (4 or 16 bytes; bits past prefixLen zero). */
+  readonly addr: Uint8Array;
+}
+
+function ingressKey(name: string, addrBytes: number): StructLayout<IngressKey> {
+  return layout<IngressKey>(
+    name,
+    8 + addrBytes,
+    [["prefixlen", 4], ["port", 2], ["proto", 1], ["pad", 1], ["addr", addrBytes]],
+    (v, d, b) => {
+      if (v.addr.byteLength !== addrBytes) throw new RangeError(`${name}: address of ${v.addr.byteLength} bytes, need ${addrBytes}`);
+      if (v.prefixLen < 0 || v.prefixLen > addrBytes * 8) throw new RangeError(`${name}: prefix length ${v.prefixLen}`);
+      d.setUint32(0, 32 + v.prefixLen, LE);
+      d.setUint16(4, v.port, LE);
+      d.setUint8(6, v.proto);
+      b.set(v.addr, 8);
+    },
+    (d, b) => ({ prefixLen: d.getUint32(0, LE) - 32, port: d.getUint16(4, LE), proto: d.getUint8(6), addr: b.slice(8, 8 + addrBytes) }),
+  );
+}
+export const sluiceIngressV4 = ingressKey("sluice_ingress_v4", 4);
+export const sluiceIngressV6 = ingressKey("sluice_ingress_v6", 16);
+
 /** Every struct of the header by its C name (the layout test walks this). */
 export const STRUCTS: Readonly<Record<string, StructLayout<never>>> = Object.fromEntries(
-  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent, sluiceRedirect, sluiceOrigdstKey].map((s) => [s.name, s as StructLayout<never>]),
+  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent, sluiceRedirect, sluiceOrigdstKey, sluiceIngressV4, sluiceIngressV6].map((s) => [s.name, s as StructLayout<never>]),
 );
 
 // ---- map codecs -----------------------------------------------------------------------------
@@ -469,6 +507,9 @@ export const CODECS = {
   redirCookie: codec(u64Layout, sluiceRedirect),
   /** orig_dst: (family, client local port) → redirect record (written by sockops; read by the proxy). */
   origDst: codec(sluiceOrigdstKey, sluiceRedirect),
+  /** Inner maps of ingress4_outer / ingress6_outer: (port, proto, source prefix) → INGRESS_VERDICTS. */
+  ingressV4: codec(sluiceIngressV4, u32Layout),
+  ingressV6: codec(sluiceIngressV6, u32Layout),
   /** *_outer maps: slot → inner map fd (write) / id (read). */
   outer: codec(u32Layout, u32Layout),
 } as const;

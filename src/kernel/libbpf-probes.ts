@@ -1,7 +1,8 @@
 /**
  * The `sluice doctor` lines that need libbpf itself (host-probes.ts reads /proc and /sys only):
  *   - libbpf: the vendored shared object loads (from a memfd inside dist/sluice), and its version;
- *   - one line per program type sluice uses (cgroup_sock_addr, tp_btf): the real sluice.bpf.o is
+ *   - one line per program type sluice uses (cgroup_sock_addr, sock_ops, cgroup_sock, sched_cls,
+ *     xdp, tp_btf): the real sluice.bpf.o is
  *     opened with only that type's programs set to load, and loaded — so those programs pass this
  *     kernel's verifier and every map is created — without attaching anything; then closed.
  *     cgroup_sock_addr is first asked of libbpf_probe_bpf_prog_type, to tell "the kernel has no
@@ -126,6 +127,27 @@ export const libbpfProbeChecks: readonly DoctorCheck[] = [
     type: ProgType.SOCK_OPS,
     what: "the redirect's original-destination record (sockops ACTIVE_ESTABLISHED)",
     needs: "the kernel needs CONFIG_CGROUP_BPF (Debian 12's stock kernel has it)",
+    typeProbe: true,
+  }),
+  progTypeCheck({
+    name: "cgroup_sock",
+    type: ProgType.CGROUP_SOCK,
+    what: "socket tagging for the TC egress second line (cgroup sock_create, socket local storage)",
+    needs: "the kernel needs CONFIG_CGROUP_BPF and socket local storage in cgroup sock programs (Linux ≥ 5.11; Debian 12's 6.1 has both)",
+    typeProbe: true,
+  }),
+  progTypeCheck({
+    name: "sched_cls",
+    type: ProgType.SCHED_CLS,
+    what: "TC egress second line (drops managed sockets' packets to destinations not allowed: raw sockets, anything past connect)",
+    needs: "the kernel needs CONFIG_NET_CLS_BPF or tcx (Debian 12's stock kernel has cls_bpf)",
+    typeProbe: true,
+  }),
+  progTypeCheck({
+    name: "xdp",
+    type: ProgType.XDP,
+    what: "XDP ingress allowlist for protected local ports (Service inbound.onlyThroughSluice)",
+    needs: "the kernel needs XDP (generic mode is in every Debian kernel)",
     typeProbe: true,
   }),
   progTypeCheck({

@@ -69,6 +69,7 @@ export type {
   SelectorMatch,
   SelectorSpec,
   ServiceAddress,
+  ServiceInbound,
   ServiceSpec,
   TlsMode,
   UnmanagedMode,

@@ -109,6 +109,19 @@ export interface ServiceSpec {
   readonly tls: TlsMode;
   /** SPIFFE ID of the peer, checked when sluice upgrades to mTLS (`tls: upgrade`). */
   readonly spiffeID?: string;
+  /** Inbound to this Service's ports on this host (kernel XDP ingress); absent = not guarded. */
+  readonly inbound?: ServiceInbound;
+}
+
+/**
+ * `Service.spec.inbound`: with `onlyThroughSluice`, TCP/UDP packets arriving on the host's
+ * interfaces for the Service's ports are dropped unless their source is in `allowFrom`;
+ * connections through sluice arrive over loopback and are not affected.
+ */
+export interface ServiceInbound {
+  readonly onlyThroughSluice: boolean;
+  /** Source blocks that may still reach the ports directly (canonical CIDR text). */
+  readonly allowFrom: readonly string[];
 }
 
 export type SecretRef = { readonly type: "file"; readonly path: string } | { readonly type: "env"; readonly name: string };

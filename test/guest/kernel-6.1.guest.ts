@@ -27,6 +27,8 @@ import { BpfMap, CODECS, COUNTERS, EVENT_TYPES, RingBufferReader, VERDICTS, cgro
 import { probe as pyProbe } from "../kernel/support/cgroup-run.ts";
 import type { AttachedKernel } from "../../src/kernel/enforcer/attach.ts";
 import { attachKernel, applyGeneration, CGROUP_PROGRAMS, proxyTarget, readState, TRACING_PROGRAMS } from "../../src/kernel/enforcer/index.ts";
+import { kernelHasTcx } from "../../src/kernel/host-probes.ts";
+import { NETDEV_PROGRAMS } from "../../src/kernel/netdev/index.ts";
 
 const TD = "sluice.guest";
 const skip = (() => {
@@ -174,6 +176,9 @@ describe.skipIf(skip !== "")(`sluice on the stock Debian kernel (${release()})`,
     expect(existsSync("/sys/kernel/btf/vmlinux")).toBe(true);
     const pins = listPins(pinDir).map((p) => p.name);
     for (const name of [...CGROUP_PROGRAMS, ...TRACING_PROGRAMS]) expect(pins).toContain(`links/${name}`);
+    // TC egress and XDP ingress programs passed 6.1's verifier too (attached per interface by NetdevGuard).
+    for (const name of NETDEV_PROGRAMS) expect(pins).toContain(`progs/${name}`);
+    expect(kernelHasTcx()).toBe(false); // 6.1: TC egress falls back to cls_bpf on clsact
     expect(readState(kernel!).generation).toBe(1);
   });
 

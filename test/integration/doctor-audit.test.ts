@@ -14,7 +14,7 @@ describe("sluice doctor", () => {
     cleanups.push(() => rmSync(dirs.dir, { recursive: true, force: true }));
     const r = await runSluice(["doctor", "--json"], { env: { SLUICE_DATA_DIR: dirs.dataDir, SLUICE_POLICY_DIR: dirs.policyDir } });
     const out = JSON.parse(r.stdout) as DoctorJson;
-    expect(out.checks.map((c) => c.name)).toEqual(["config", "root", "data dir", "policy dir", "capabilities", "BTF", "cgroup v2", "bpffs", "kTLS", "libbpf", "cgroup_sock_addr", "sock_ops", "tp_btf"]);
+    expect(out.checks.map((c) => c.name)).toEqual(["config", "root", "data dir", "policy dir", "capabilities", "BTF", "cgroup v2", "bpffs", "tcx", "interfaces", "kTLS", "libbpf", "cgroup_sock_addr", "sock_ops", "cgroup_sock", "sched_cls", "xdp", "tp_btf"]);
     expect(out.checks.find((c) => c.name === "data dir")).toMatchObject({ status: "ok", message: `${dirs.dataDir} does not exist yet; sluice serve creates it (mode 0700)` });
     expect(out.checks.find((c) => c.name === "policy dir")?.status).toBe("ok");
     expect(r.code).toBe(out.ok ? 0 : 1);

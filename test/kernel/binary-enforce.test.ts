@@ -105,7 +105,7 @@ async function doctorKernelLines(exe: string): Promise<Record<string, { status: 
   const r = await runSluice(["doctor", "--json"], { binary: exe, cwd: empty, env: { SLUICE_DATA_DIR: join(work, "doctor-data"), SLUICE_POLICY_DIR: join(work, "doctor-policies") } });
   expect(r.stderr).toBe("");
   const out = JSON.parse(r.stdout) as DoctorJson;
-  return Object.fromEntries(out.checks.filter((c) => ["libbpf", "cgroup_sock_addr", "sock_ops", "tp_btf"].includes(c.name)).map((c) => [c.name, { status: c.status, message: c.message }]));
+  return Object.fromEntries(out.checks.filter((c) => ["libbpf", "cgroup_sock_addr", "sock_ops", "cgroup_sock", "sched_cls", "xdp", "tp_btf"].includes(c.name)).map((c) => [c.name, { status: c.status, message: c.message }]));
 }
 
 describe.skipIf(skip !== "")("the compiled binary, alone in an empty directory, enforces in the kernel", () => {
@@ -119,6 +119,7 @@ describe.skipIf(skip !== "")("the compiled binary, alone in an empty directory, 
     expect(lines.cgroup_sock_addr?.status).toBe("ok");
     expect(lines.sock_ops?.status).toBe("ok");
     expect(lines.tp_btf?.status).toBe("ok");
+    for (const name of ["cgroup_sock", "sched_cls", "xdp"]) expect(lines[name]?.status).toBe("ok");
   }, 30_000);
 
   test("with node_modules, vendor/ and .cache hidden (tmpfs, private mount namespace) it still attaches and enforces", async () => {

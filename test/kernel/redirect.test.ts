@@ -22,6 +22,8 @@ import { createLogger } from "../../src/log/index.ts";
 import { buildPolicy } from "../../src/policy/index.ts";
 import { BpfMap, CODECS, COUNTERS, cgroupId, cgroupV2Root, compileKernelPolicy, detachAll, InMemoryWorkloadIds, lookupOriginalDestination, setLibbpfLogger, type OriginalDestination } from "../../src/kernel/index.ts";
 import { applyGeneration, attachKernel, proxyTarget, type AttachedKernel } from "../../src/kernel/enforcer/index.ts";
+import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceEvent } from "../../src/kernel/layout.ts";
+import { RingBufferReader } from "../../src/kernel/ringbuf-reader.ts";
 import { kernelSkipReason, realPython, removeCgroup } from "./support/agent-cgroup.ts";
 
 const skip = kernelSkipReason() || (existsSync(join(import.meta.dir, "../../.cache/bpf/sluice.bpf.o")) ? "" : "BPF object not built (bun run build.ts)");
@@ -39,6 +41,8 @@ let tmp = "";
 let agent = "";
 let python = "";
 let kernel: AttachedKernel | undefined;
+let reader: RingBufferReader | undefined;
+const events: SluiceEvent[] = [];
 const servers: Server[] = [];
 const plain: Server[] = [];
 let proxyPort = 0;
@@ -171,10 +175,12 @@ beforeAll(async () => {
   const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe, proxy: proxyTarget(`127.0.0.1:${proxyPort}`)! });
   expect(compiled.exe.map((e) => e.paths[0])).toEqual([agent]);
   applyGeneration(kernel, compiled);
+  reader = new RingBufferReader({ fd: kernel.eventsFd, name: "events" }, { logger, onRecord: (b) => void events.push(sluiceEvent.decode(b)) }).start();
 }, 60_000);
 
 afterAll(async () => {
   if (skip) return;
+  reader?.stop();
   kernel?.close();
   detachAll(pinDir);
   for (const s of [...servers, ...plain]) s.close();
@@ -218,6 +224,16 @@ describe.skipIf(skip !== "")("kernel redirect of intercepted Service connects to
     expect(await run(python, clientScript("127.0.0.2", svcPort))).toEqual({ ok: false, err: "ECONNREFUSED" });
     expect(await run(python, clientScript("::1", svc6Port, "AF_INET6"))).toEqual({ ok: false, err: "ECONNREFUSED" });
     expect(accepted.size).toBe(before);
+  });
+
+  test("each redirected connection is reported once on the ring buffer, with its original destination and process", async () => {
+    reader!.stop({ drain: true });
+    const redirects = events.filter((e) => e.type === EVENT_TYPES.CONNECT && e.verdict === VERDICTS.REDIRECT);
+    expect(redirects.length).toBe(3); // IPv4, IPv6, v4-mapped (the unmanaged and EPERM connects are not redirects)
+    const workload = ids.idFor(`spiffe://${TD}/agent`);
+    for (const e of redirects) expect(e).toMatchObject({ workload, uid: NOBODY, gid: NOBODY, proto: 6 });
+    expect(redirects.map((e) => e.dport).sort()).toEqual([svcPort, svcPort, svc6Port].sort());
+    expect(redirects.find((e) => e.family === 2)!.addr.subarray(0, 4)).toEqual(new Uint8Array([127, 0, 0, 2]));
   });
 
   test("redirects are counted", () => {

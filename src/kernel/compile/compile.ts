@@ -13,6 +13,8 @@
  *              Passthrough Services, UDP, and workload 0 stay plain allows.
  *   exe        (inode, dev) → workload, for selectors the kernel can decide alone (see exe.ts)
  *   ruleTable  rule_id → (workload, rule) for events and `policy explain`
+ *   ingress    (port, protocol, source prefix) → PROTECTED / ALLOW for Services with
+ *              `inbound.onlyThroughSluice` (XDP, see ingress.ts)
  *
  * Throws KernelCompileError when an entry needs more than MAX_RANGES port ranges: the caller keeps
  * the previous generation (a policy the kernel cannot represent is never approximated).
@@ -20,6 +22,7 @@
 import type { CompiledRule, PolicySnapshot } from "../../policy/index.ts";
 import { WL_FLAGS } from "../layout.ts";
 import { compileExe } from "./exe.ts";
+import { compileIngress } from "./ingress.ts";
 import { pushDown, type Contribution } from "./pushdown.ts";
 import { ruleTargets, type Target } from "./targets.ts";
 import type { KernelCompileOptions, KernelPolicy, KernelWarning, LpmEntry, RuleTableEntry, WorkloadEntry } from "./types.ts";
@@ -88,6 +91,7 @@ export function compileKernelPolicy(snapshot: PolicySnapshot, opts: KernelCompil
   const exe = compileExe(managed, opts.statExe);
   warnings.push(...exe.warnings);
   const sorted = entries.sort(compareEntries);
+  const ingress = compileIngress(snapshot);
   return {
     generation: snapshot.generation,
     ...(opts.proxy ? { proxy: opts.proxy } : {}),
@@ -95,6 +99,8 @@ export function compileKernelPolicy(snapshot: PolicySnapshot, opts: KernelCompil
     rulesV4: sorted.filter((e) => e.family === 4),
     rulesV6: sorted.filter((e) => e.family === 6),
     exe: exe.exe,
+    ingressV4: ingress.v4,
+    ingressV6: ingress.v6,
     ruleTable,
     warnings,
     userspaceSelectors: exe.userspace,

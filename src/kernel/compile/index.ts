@@ -2,7 +2,7 @@
  * PolicySnapshot → kernel map contents for one generation (pure TypeScript, no kernel).
  *
  * - `compileKernelPolicy(snapshot, {ids, resolve, statExe})` → KernelPolicy `{generation,
- *   workloads, rulesV4, rulesV6, exe, ruleTable, warnings, userspaceSelectors}`; throws
+ *   workloads, rulesV4, rulesV6, exe, ingressV4, ingressV6, ruleTable, warnings, userspaceSelectors}`; throws
  *   KernelCompileError (`code: "ERR_KERNEL_COMPILE"`, `workload`, `prefix`, `rules`) when an entry
  *   would need more than 16 port ranges: keep the previous generation.
  * - `hostnamesIn(snapshot)`: the names to resolve before compiling (resolve is synchronous).
@@ -11,6 +11,7 @@
  *   procedure over the compiled entries (the differential test's reference).
  */
 export { compileKernelPolicy } from "./compile.ts";
+export { compileIngress, type IngressEntry } from "./ingress.ts";
 export { KernelCompileError } from "./errors.ts";
 export { hostnamesIn } from "./targets.ts";
 export { statExe, statExeWithHash } from "./stat-exe.ts";

@@ -1,6 +1,7 @@
 /** What compileKernelPolicy takes and returns: one generation's kernel map contents. */
 import type { RuleRef } from "../../policy/index.ts";
 import type { LpmKey, RuleValue } from "../layout.ts";
+import type { IngressEntry } from "./ingress.ts";
 import type { WorkloadIdRegistry } from "./workload-ids.ts";
 
 /** Addresses a host name resolves to (text; v4-mapped IPv6 counts as IPv4). */
@@ -114,6 +115,9 @@ export interface KernelPolicy {
   readonly rulesV4: readonly LpmEntry[];
   readonly rulesV6: readonly LpmEntry[];
   readonly exe: readonly ExeEntry[];
+  /** XDP ingress allowlist entries (Services with `inbound.onlyThroughSluice`). */
+  readonly ingressV4: readonly IngressEntry[];
+  readonly ingressV6: readonly IngressEntry[];
   readonly ruleTable: readonly RuleTableEntry[];
   readonly warnings: readonly KernelWarning[];
   readonly userspaceSelectors: readonly UserspaceSelector[];

@@ -17,6 +17,8 @@ export interface GenerationMaps {
   readonly rulesV6Outer: { readonly fd: number };
   readonly workloadsOuter: { readonly fd: number };
   readonly exeOuter: { readonly fd: number };
+  readonly ingressV4Outer: { readonly fd: number };
+  readonly ingressV6Outer: { readonly fd: number };
 }
 
 export function readState(maps: GenerationMaps): SluiceState {
@@ -45,17 +47,23 @@ export function applyGeneration(maps: GenerationMaps, policy: KernelPolicy): Slu
     createInnerMap({ type: MapType.LPM_TRIE, name: "sl_rules_v6", maxEntries: Math.max(1, LIMITS.RULES_MAX), flags: MapFlag.NO_PREALLOC }, CODECS.rulesV6),
     createInnerMap({ type: MapType.HASH, name: "sl_workloads", maxEntries: LIMITS.WORKLOADS_MAX }, CODECS.workloads),
     createInnerMap({ type: MapType.HASH, name: "sl_exe", maxEntries: LIMITS.EXE_MAX }, CODECS.exe),
+    createInnerMap({ type: MapType.LPM_TRIE, name: "sl_ingress4", maxEntries: LIMITS.INGRESS_MAX, flags: MapFlag.NO_PREALLOC }, CODECS.ingressV4),
+    createInnerMap({ type: MapType.LPM_TRIE, name: "sl_ingress6", maxEntries: LIMITS.INGRESS_MAX, flags: MapFlag.NO_PREALLOC }, CODECS.ingressV6),
   ] as const;
-  const [v4, v6, workloads, exe] = inner;
+  const [v4, v6, workloads, exe, in4, in6] = inner;
   try {
     for (const e of policy.rulesV4) v4.update({ workload: e.workload, prefixLen: e.prefixLen, addr: e.addr }, e.value);
     for (const e of policy.rulesV6) v6.update({ workload: e.workload, prefixLen: e.prefixLen, addr: e.addr }, e.value);
     for (const [id, w] of policy.workloads) workloads.update(id, { flags: w.flags });
     for (const e of policy.exe) exe.update({ ino: e.ino, dev: e.dev }, e.workload);
+    for (const e of policy.ingressV4) in4.update(e, e.verdict);
+    for (const e of policy.ingressV6) in6.update(e, e.verdict);
     setOuterSlot(maps.rulesV4Outer, slot, v4);
     setOuterSlot(maps.rulesV6Outer, slot, v6);
     setOuterSlot(maps.workloadsOuter, slot, workloads);
     setOuterSlot(maps.exeOuter, slot, exe);
+    setOuterSlot(maps.ingressV4Outer, slot, in4);
+    setOuterSlot(maps.ingressV6Outer, slot, in6);
     const next: SluiceState = {
       activeSlot: slot,
       generation: (current.generation + 1) >>> 0,

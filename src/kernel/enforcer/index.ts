@@ -1,7 +1,8 @@
 /**
  * Kernel enforcement in `sluice serve`: attach (or adopt) the BPF programs, keep the kernel's
  * policy generation in step with the PolicySnapshot (and with DNS answers for policy host names),
- * refine process classification from exec/fork events, and audit denied connects.
+ * refine process classification from exec/fork events, audit denied connects, and keep TC egress
+ * and XDP ingress on the host's interfaces (NetdevGuard).
  * Stopping the daemon leaves the pinned programs attached: enforcement holds while it is down.
  */
 import { isIP } from "node:net";
@@ -15,7 +16,7 @@ import type { PolicyEngine, PolicySnapshot } from "../../policy/index.ts";
 import type { Store } from "../../store/index.ts";
 import { cgroupV2Root } from "../cgroup.ts";
 import { compileKernelPolicy, hostnamesIn, KernelCompileError, statExeWithHash, type ProxyTarget } from "../compile/index.ts";
-import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceState } from "../layout.ts";
+import { EVENT_TYPES, sluiceEvent, VERDICTS, type SluiceEvent, type SluiceState } from "../layout.ts";
 import { setLibbpfLogger } from "../libbpf/print.ts";
 import { RingBufferReader } from "../ringbuf-reader.ts";
 import { storedWorkloadIds } from "../workload-ids.ts";
@@ -24,6 +25,7 @@ import { egressAuditor } from "./egress-audit.ts";
 import { applyGeneration, readState } from "./generation.ts";
 import { createRefiner } from "./refine.ts";
 import { WorkQueue } from "./work-queue.ts";
+import { NetdevGuard, type NetdevStatus } from "../netdev/guard.ts";
 
 export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS, type AttachedKernel } from "./attach.ts";
 export { applyGeneration, proxyAddress, readState } from "./generation.ts";
@@ -32,6 +34,8 @@ export interface KernelEnforcement {
   readonly cgroup: string;
   readonly pinDir: string;
   state(): SluiceState;
+  /** TC egress / XDP ingress per guarded interface (how attached, or why not). */
+  netdev(): NetdevStatus;
   /** Resolves after the current policy is in the kernel (tests, SIGHUP). */
   applyNow(): Promise<void>;
   stop(): Promise<void>;
@@ -46,6 +50,13 @@ export async function startKernelEnforcement(deps: {
   logger: Logger;
   /** True once an injection proxy listens on proxy.listen: only then are Service connects redirected to it. */
   proxyListening?: boolean;
+  /**
+   * Interfaces that get TC egress and XDP ingress; undefined = every non-loopback interface,
+   * including ones that appear later. (Stand-in until the config has `kernel.interfaces`.)
+   */
+  interfaces?: readonly string[];
+  /** Each connect the kernel redirected to the proxy (original destination, pid, workload), from the ring buffer. */
+  onRedirect?: (event: SluiceEvent) => void;
 }): Promise<KernelEnforcement> {
   const { config, store, audit, policy, attestor } = deps;
   const logger = deps.logger.child({ component: "kernel" });
@@ -94,12 +105,25 @@ export async function startKernelEnforcement(deps: {
         const e = sluiceEvent.decode(bytes);
         if (e.type === EVENT_TYPES.EXEC) refinements.push(() => refiner.onExec(e.tgid));
         else if (e.type === EVENT_TYPES.FORK) refiner.onFork(e.tgid, e.ppid);
-        else if (e.type === EVENT_TYPES.CONNECT && e.verdict !== VERDICTS.ALLOW) auditEgress(e);
+        else if (e.type === EVENT_TYPES.CONNECT && e.verdict === VERDICTS.REDIRECT) deps.onRedirect?.(e);
+        else if (e.type === EVENT_TYPES.CONNECT && (e.verdict === VERDICTS.DENY || e.verdict === VERDICTS.AUDIT)) auditEgress(e);
       },
     },
   ).start();
 
   await apply(policy.current());
+  const guard = new NetdevGuard({ pinDir: config.kernel.pinDir, logger, ...(deps.interfaces ? { interfaces: deps.interfaces } : {}) });
+  try {
+    const net = guard.start().status();
+    const failed = net.interfaces.filter((i) => i.tc === "failed" || i.xdp === "failed");
+    if (failed.length > 0)
+      logger.error("TC egress / XDP ingress could not be attached everywhere: on these interfaces raw-socket traffic of managed workloads is not checked and protected ports are reachable directly", {
+        interfaces: failed.map((i) => ({ name: i.name, tc: i.tc, xdp: i.xdp, errors: i.errors })),
+      });
+    logger.info("interface guard attached", { interfaces: net.interfaces.map((i) => `${i.name}:${i.tc}+xdp:${i.xdp}`) });
+  } catch (err) {
+    logger.error("interface guard failed: no TC egress / XDP ingress (the cgroup hooks still enforce connect and sendmsg)", { error: err });
+  }
   const unsubscribe = policy.subscribe((s) => void apply(s));
   const unwatchDns = resolver.onChange(() => void apply(policy.current()));
   resolver.start();
@@ -109,9 +133,11 @@ export async function startKernelEnforcement(deps: {
     cgroup,
     pinDir: config.kernel.pinDir,
     state: () => readState(kernel),
+    netdev: () => guard.status(),
     applyNow: () => apply(policy.current()),
     async stop() {
       unsubscribe();
+      guard.stop();
       unwatchDns();
       resolver.stop();
       await applying;

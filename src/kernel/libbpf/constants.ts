@@ -27,6 +27,7 @@ export const ProgType = {
   TRACEPOINT: 5,
   XDP: 6,
   CGROUP_SKB: 8,
+  CGROUP_SOCK: 9,
   SOCK_OPS: 13,
   SK_MSG: 16,
   RAW_TRACEPOINT: 17,

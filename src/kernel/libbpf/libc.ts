@@ -1,7 +1,8 @@
 /**
  * The few libc calls the kernel layer needs that Node's fs lacks: memfd_create (to dlopen the
  * embedded libbpf from memory), mount (bpffs), vsnprintf (to format libbpf's log lines), memcpy
- * (to copy ring buffer records out of kernel-shared memory) and errno. glibc's soname: sluice targets Linux/glibc, and the compiled binary needs nothing else.
+ * (to copy ring buffer records out of kernel-shared memory), if_nameindex/if_nametoindex (the
+ * calling thread's network namespace's interfaces), setns and errno. glibc's soname: sluice targets Linux/glibc, and the compiled binary needs nothing else.
  */
 import { dlopen, FFIType, read, type Library, type Pointer } from "bun:ffi";
 
@@ -11,6 +12,10 @@ const LIBC_SYMBOLS = {
   mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   memcpy: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.ptr },
   vsnprintf: { args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  if_nameindex: { args: [], returns: FFIType.ptr },
+  if_freenameindex: { args: [FFIType.ptr], returns: FFIType.void },
+  if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
+  setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 export type LibcSymbols = Library<typeof LIBC_SYMBOLS>["symbols"];

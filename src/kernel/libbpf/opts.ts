@@ -39,6 +39,19 @@ export const TEST_RUN_OPTS_LAYOUT = {
   batch_size: 76,
 } as const;
 
+/** struct bpf_link_create_opts: only `flags` is set by sluice (XDP mode). */
+export const LINK_CREATE_OPTS_LAYOUT = { size: 64, flags: 8 } as const;
+
+export function linkCreateOpts(flags: number): NativeStruct {
+  const s = struct(LINK_CREATE_OPTS_LAYOUT.size);
+  s.view.setUint32(LINK_CREATE_OPTS_LAYOUT.flags, flags, true);
+  return s;
+}
+
+/** struct bpf_tc_hook / bpf_tc_opts (libbpf ≥ 0.4). */
+export const TC_HOOK_LAYOUT = { size: 24, ifindex: 8, attach_point: 12, parent: 16 } as const;
+export const TC_OPTS_LAYOUT = { size: 32, prog_fd: 8, flags: 12, prog_id: 16, handle: 20, priority: 24 } as const;
+
 export interface NativeStruct {
   readonly bytes: Uint8Array;
   readonly view: DataView;
@@ -110,5 +123,34 @@ export function testRunOpts(input: TestRunOptsInput): NativeStruct {
   }
   if (input.repeat !== undefined) s.view.setInt32(L.repeat, input.repeat, true);
   if (input.flags !== undefined) s.view.setUint32(L.flags, input.flags, true);
+  return s;
+}
+
+/** enum bpf_tc_attach_point. */
+export const TcAttachPoint = { INGRESS: 1, EGRESS: 2 } as const;
+/** BPF_TC_F_REPLACE: bpf_tc_attach replaces the filter at (handle, priority). */
+export const TC_F_REPLACE = 1;
+
+export function tcHook(ifindex: number, attachPoint: number): NativeStruct {
+  const s = struct(TC_HOOK_LAYOUT.size);
+  s.view.setInt32(TC_HOOK_LAYOUT.ifindex, ifindex, true);
+  s.view.setUint32(TC_HOOK_LAYOUT.attach_point, attachPoint, true);
+  return s;
+}
+
+export interface TcOptsInput {
+  handle: number;
+  priority: number;
+  progFd?: number;
+  flags?: number;
+}
+
+export function tcOpts(input: TcOptsInput): NativeStruct {
+  const L = TC_OPTS_LAYOUT;
+  const s = struct(L.size);
+  if (input.progFd !== undefined) s.view.setInt32(L.prog_fd, input.progFd, true);
+  if (input.flags !== undefined) s.view.setUint32(L.flags, input.flags, true);
+  s.view.setUint32(L.handle, input.handle, true);
+  s.view.setUint32(L.priority, input.priority, true);
   return s;
 }

@@ -57,7 +57,14 @@ export const LIBBPF_SYMBOLS = {
   bpf_map_get_next_key: { args: [i32, ptr, ptr], returns: i32 },
   bpf_link_create: { args: [i32, i32, u32, ptr], returns: i32 },
   bpf_link_detach: { args: [i32], returns: i32 },
+  bpf_link_update: { args: [i32, i32, ptr], returns: i32 },
   bpf_prog_test_run_opts: { args: [i32, ptr], returns: i32 },
+
+  // cls_bpf on a clsact qdisc (netlink): the TC attach where the kernel has no tcx (< 6.6).
+  bpf_tc_hook_create: { args: [ptr], returns: i32 },
+  bpf_tc_attach: { args: [ptr, ptr], returns: i32 },
+  bpf_tc_detach: { args: [ptr, ptr], returns: i32 },
+  bpf_tc_query: { args: [ptr, ptr], returns: i32 },
 
   ring_buffer__new: { args: [i32, fn, ptr, ptr], returns: ptr },
   ring_buffer__poll: { args: [ptr, i32], returns: i32 },

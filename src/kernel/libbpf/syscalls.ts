@@ -7,7 +7,7 @@ import { checkInt } from "./check.ts";
 import { ENOENT, ENOTSUPP, EOPNOTSUPP } from "./errno.ts";
 import { cString } from "./libc.ts";
 import { loadLibbpf } from "./load.ts";
-import { mapCreateOpts, testRunOpts, TEST_RUN_OPTS_LAYOUT, type MapCreateOptsInput, type TestRunOptsInput } from "./opts.ts";
+import { linkCreateOpts, mapCreateOpts, testRunOpts, TEST_RUN_OPTS_LAYOUT, type MapCreateOptsInput, type TestRunOptsInput } from "./opts.ts";
 
 const sym = () => loadLibbpf().sym;
 
@@ -66,9 +66,13 @@ export function objGet(path: string): number {
   return checkInt("ERR_BPF_PIN", "bpf_obj_get", sym().bpf_obj_get(cString(path)), { subject: path });
 }
 
-/** bpf_link_create without options (e.g. tcx on libbpf 1.1: target = ifindex, type = TCX_EGRESS) → link fd. */
-export function linkCreate(progFd: number, targetFd: number, attachType: number): number {
-  return checkInt("ERR_BPF_ATTACH", "bpf_link_create", sym().bpf_link_create(progFd, targetFd, attachType, null));
+/**
+ * bpf_link_create (e.g. tcx on libbpf 1.1: target = ifindex, type = TCX_EGRESS; XDP: type XDP,
+ * flags XDP_FLAGS_*) → link fd.
+ */
+export function linkCreate(progFd: number, targetFd: number, attachType: number, flags = 0): number {
+  const opts = flags === 0 ? null : linkCreateOpts(flags).bytes;
+  return checkInt("ERR_BPF_ATTACH", "bpf_link_create", sym().bpf_link_create(progFd, targetFd, attachType, opts));
 }
 
 /**
@@ -80,6 +84,14 @@ export function linkDetach(linkFd: number, subject?: string): boolean {
   if (rc === -EOPNOTSUPP || rc === -ENOTSUPP) return false;
   checkInt("ERR_BPF_ATTACH", "bpf_link_detach", rc, subject === undefined ? {} : { subject });
   return true;
+}
+
+/**
+ * bpf_link_update (BPF_LINK_UPDATE): the link runs `progFd` from now on, with no moment without a
+ * program (cgroup, XDP, tcx links; not tracing links: EOPNOTSUPP/EINVAL there).
+ */
+export function linkUpdate(linkFd: number, progFd: number, subject?: string): void {
+  checkInt("ERR_BPF_ATTACH", "bpf_link_update", sym().bpf_link_update(linkFd, progFd, null), subject === undefined ? {} : { subject });
 }
 
 export interface TestRunResult {

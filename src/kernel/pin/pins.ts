@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { KernelError } from "../errors.ts";
 import { bpfFdInfo, type BpfObjectKind } from "../libbpf/fdinfo.ts";
 import { linkDetach, objGet } from "../libbpf/syscalls.ts";
+import { detachNetdevFilters } from "../netdev/guard.ts";
+import { interfaceIndex } from "../netdev/interfaces.ts";
 
 export interface PinEntry {
   /** Path relative to the listed directory (`links/connect4`). */
@@ -87,11 +89,13 @@ export function detachPinnedLink(path: string): boolean {
 }
 
 /**
- * `sluice kernel detach`: removes everything under `dir` — links first, each detached on the spot
+ * `sluice kernel detach`: removes everything under `dir` — sluice's cls_bpf filters (marked by
+ * `net/clsact-*` pins), then links, each detached on the spot
  * (enforcement stops as each goes), then programs, then maps — removes the emptied
  * subdirectories and, unless `keepDir`, the directory itself. Returns what was removed.
  */
 export function detachAll(dir: string, options: { keepDir?: boolean } = {}): PinEntry[] {
+  detachNetdevFilters(dir, interfaceIndex); // cls_bpf filters are not links: removed by their markers
   const pins = listPins(dir).sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.name.localeCompare(b.name));
   for (const p of pins) {
     if (p.kind === "link") detachPinnedLink(p.path);

@@ -22,9 +22,9 @@ export interface CompileOptions {
 
 function compileServices(docs: readonly ServiceDoc[]) {
   const services: CompiledService[] = docs.map((d) => {
-    const { addresses, labels, external, tls, spiffeID } = d.spec;
+    const { addresses, labels, external, tls, spiffeID, inbound } = d.spec;
     const name = d.metadata.name;
-    return spiffeID === undefined ? { name, addresses, labels, external, tls, source: d.nameAt } : { name, addresses, labels, external, tls, spiffeID, source: d.nameAt };
+    return { name, addresses, labels, external, tls, ...(spiffeID === undefined ? {} : { spiffeID }), ...(inbound === undefined ? {} : { inbound }), source: d.nameAt };
   });
   const byAddress = new Map<string, Map<number, CompiledService[]>>();
   for (const svc of services) {

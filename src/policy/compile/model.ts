@@ -8,6 +8,7 @@ import type {
   Protocol,
   SelectorSpec,
   ServiceAddress,
+  ServiceInbound,
   TlsMode,
   UnmanagedMode,
 } from "../types.ts";
@@ -61,6 +62,8 @@ export interface CompiledService {
   readonly external: boolean;
   readonly tls: TlsMode;
   readonly spiffeID?: string;
+  /** Service.spec.inbound (kernel XDP ingress), when given. */
+  readonly inbound?: ServiceInbound;
   readonly source: SourcePos;
 }
 

@@ -8,7 +8,7 @@ import { canonicalHost, hostnameProblem } from "../net/host.ts";
 import type { EgressRuleSpec, EgressTarget } from "../types.ts";
 import { labelSelector, portSpec } from "./common.ts";
 
-const cidr: s.Schema<Cidr> = s.refine(s.string({ what: "CIDR", maxLength: 64 }), (v, node, ctx) => {
+export const cidr: s.Schema<Cidr> = s.refine(s.string({ what: "CIDR", maxLength: 64 }), (v, node, ctx) => {
   const r = parseCidr(v);
   if (!r.ok) {
     ctx.error(node, r.message, "policy.cidr");

@@ -2,11 +2,15 @@
  * Service.spec: a destination by address:port, with labels that egress rules and bindings select.
  * `tls` defaults to `intercept` when an address uses port 443 (so credentials can be injected),
  * otherwise `passthrough` (sluice relays bytes and sees no requests).
+ * `inbound.onlyThroughSluice: true` marks a Service that runs on this host as reachable only
+ * through sluice: the kernel (XDP) drops TCP/UDP packets arriving on the host's interfaces for its
+ * ports unless their source is in `inbound.allowFrom`.
  */
 import * as s from "../../schema/index.ts";
 import { canonicalHost, hostnameProblem } from "../net/host.ts";
-import type { ServiceAddress, ServiceSpec, TlsMode } from "../types.ts";
+import type { ServiceAddress, ServiceInbound, ServiceSpec, TlsMode } from "../types.ts";
 import { labels, port, spiffeId } from "./common.ts";
+import { cidr } from "./egress.ts";
 
 const address = s.refine(s.string({ what: "address", maxLength: 300 }), (v, node, ctx) => {
   const h = canonicalHost(v);
@@ -24,6 +28,23 @@ const serviceAddress: s.Schema<ServiceAddress> = s.refine(
   (v) => ({ address: v.address.value, kind: v.address.kind, port: v.port }),
 );
 
+const inbound: s.Schema<ServiceInbound> = s.refine(
+  s.object(
+    {
+      onlyThroughSluice: s.required(s.boolean()),
+      allowFrom: s.withDefault(s.list(cidr, { max: 256, what: "CIDR" }), []),
+    },
+    {
+      what: "inbound",
+      check(v, at, ctx) {
+        if (!v.onlyThroughSluice && v.allowFrom.length > 0)
+          ctx.warning(at.key("allowFrom"), "allowFrom only matters with `onlyThroughSluice: true`", "policy.unused-field");
+      },
+    },
+  ),
+  (v) => ({ onlyThroughSluice: v.onlyThroughSluice, allowFrom: v.allowFrom.map((c) => c.text) }),
+);
+
 const spec = s.object(
   {
     addresses: s.required(s.list(serviceAddress, { min: 1, max: 256, what: "address" })),
@@ -31,6 +52,7 @@ const spec = s.object(
     external: s.withDefault(s.boolean(), false),
     tls: s.optional(s.enumOf(["intercept", "passthrough", "upgrade"], { what: "tls mode" })),
     spiffeID: s.optional(spiffeId),
+    inbound: s.optional(inbound),
   },
   {
     what: "Service spec",
@@ -51,4 +73,5 @@ export const serviceSpec: s.Schema<ServiceSpec> = s.refine(spec, (v) => ({
   external: v.external,
   tls: v.tls ?? defaultTls(v.addresses),
   ...(v.spiffeID !== undefined ? { spiffeID: v.spiffeID } : {}),
+  ...(v.inbound !== undefined ? { inbound: v.inbound } : {}),
 }));

@@ -5,13 +5,16 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAP_CREATE_OPTS_LAYOUT, OPEN_OPTS_LAYOUT, TEST_RUN_OPTS_LAYOUT } from "../../../src/kernel/libbpf/opts.ts";
+import { LINK_CREATE_OPTS_LAYOUT, MAP_CREATE_OPTS_LAYOUT, OPEN_OPTS_LAYOUT, TC_HOOK_LAYOUT, TC_OPTS_LAYOUT, TEST_RUN_OPTS_LAYOUT } from "../../../src/kernel/libbpf/opts.ts";
 import { tempDir } from "./support/kernel.ts";
 
 const STRUCTS = {
   bpf_object_open_opts: OPEN_OPTS_LAYOUT,
   bpf_map_create_opts: MAP_CREATE_OPTS_LAYOUT,
   bpf_test_run_opts: TEST_RUN_OPTS_LAYOUT,
+  bpf_link_create_opts: LINK_CREATE_OPTS_LAYOUT,
+  bpf_tc_hook: TC_HOOK_LAYOUT,
+  bpf_tc_opts: TC_OPTS_LAYOUT,
 } as const;
 
 describe("libbpf opts layouts", () => {

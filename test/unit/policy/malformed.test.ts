@@ -104,7 +104,7 @@ const cases: Case[] = [
   {
     name: "unknown field without a close match lists the fields",
     files: { "a.yaml": svc("  addresses: [{address: a.example.com, port: 443}]\n  colour: blue\n") },
-    expect: ["a.yaml:6:3: error: unknown field `colour` in Service spec (expected one of addresses, labels, external, tls, spiffeID)"],
+    expect: ["a.yaml:6:3: error: unknown field `colour` in Service spec (expected one of addresses, labels, external, tls, spiffeID, inbound)"],
   },
   {
     name: "string where a port integer is expected",
