@@ -99,7 +99,7 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
     workloadSocket: m.workloadSocket,
     proxy: { ...m.proxy },
     metrics: { ...m.metrics },
-    kernel: { ...m.kernel },
+    kernel: { ...m.kernel, interfaces: resolveInterfaces(m.kernel.interfaces, where("kernel.interfaces")) },
     log: { ...m.log },
     audit: { file: m.audit.file ?? join(m.dataDir, "audit.jsonl") },
     policy: { ...m.policy },
@@ -121,6 +121,16 @@ function resolveCa(raw: typeof DEFAULTS.ca, where: (f: string) => string): Sluic
     if (v !== null && !isAbsolute(v)) throw new ConfigError(`${where(field)}: "${v}" must be an absolute path`);
   }
   return { ttlSeconds, overlapSeconds, intermediate: certFile !== null && keyFile !== null ? { certFile, keyFile } : null };
+}
+
+/** A list in sluice.yaml; a comma-separated string from SLUICE_KERNEL_INTERFACES ("" or "none" = none, "off" = null handled by env). */
+function resolveInterfaces(value: readonly string[] | string | null, field: string): readonly string[] | null {
+  if (value === null) return null;
+  const names = typeof value === "string" ? value.split(",").map((v) => v.trim()).filter((v) => v !== "") : [...value];
+  for (const name of names) {
+    if (name.length > 15 || !/^[^\s/:]+$/.test(name)) throw new ConfigError(`${field}: "${name}" is not an interface name`);
+  }
+  return names;
 }
 
 function durationField(text: string, field: string, min: number, max: number): number {

@@ -15,7 +15,17 @@ export const configSchema = object(
     workloadSocket: optional(absolutePath),
     proxy: optional(object({ listen: optional(hostPort), explicit: optional(hostPort), upstreamCaFile: optional(absolutePath) }, { what: "proxy" })),
     metrics: optional(object({ listen: optional(hostPort) }, { what: "metrics" })),
-    kernel: optional(object({ enabled: optional(boolean()), cgroup: optional(absolutePath), pinDir: optional(absolutePath) }, { what: "kernel" })),
+    kernel: optional(
+      object(
+        {
+          enabled: optional(boolean()),
+          cgroup: optional(absolutePath),
+          pinDir: optional(absolutePath),
+          interfaces: optional(list(string({ what: "interface name", maxLength: 15, pattern: /^[^\s/:]+$/, hint: "an interface name like eth0" }), { max: 256, what: "interface" })),
+        },
+        { what: "kernel" },
+      ),
+    ),
     log: optional(object({ level: optional(enumOf(["debug", "info", "warn", "error"], { what: "log level" })), format: optional(enumOf(["json", "text"], { what: "log format" })) }, { what: "log" })),
     audit: optional(object({ file: optional(absolutePath) }, { what: "audit" })),
     policy: optional(object({ reloadDebounceMs: optional(integer({ min: 10, max: 10_000, what: "reloadDebounceMs" })) }, { what: "policy" })),

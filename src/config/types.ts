@@ -28,6 +28,8 @@ export interface SluiceConfig {
     readonly cgroup: string | null;
     /** bpffs directory where programs, links and maps are pinned (enforcement survives a daemon crash). */
     readonly pinDir: string;
+    /** Interfaces the TC egress and XDP ingress programs guard; null = every non-loopback interface, present and future. */
+    readonly interfaces: readonly string[] | null;
   };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly audit: {

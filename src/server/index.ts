@@ -152,7 +152,6 @@ async function startPolicy(loaded: LoadedConfig, store: Store, audit: AuditLog, 
 /** Settings this build accepts but does not act on yet: say so, never imply protection that is not there. */
 function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger, enforcing: boolean): void {
   const missing: string[] = [];
-  if (enforcing) missing.push("TC egress and XDP ingress (kernel milestone 2)");
   const redirected = enforcing ? ": Service connects are allowed directly, not redirected to it (the kernel's redirect path is built and tested, and is switched on when the proxy runs)" : "";
   missing.push(`the injection proxy (proxy.listen ${config.proxy.listen}${config.proxy.explicit ? `, proxy.explicit ${config.proxy.explicit}` : ""})${redirected}`);
   for (const what of missing) logger.warn(`not built yet in this version: ${what}`);

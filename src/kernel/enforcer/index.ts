@@ -52,7 +52,7 @@ export async function startKernelEnforcement(deps: {
   proxyListening?: boolean;
   /**
    * Interfaces that get TC egress and XDP ingress; undefined = every non-loopback interface,
-   * including ones that appear later. (Stand-in until the config has `kernel.interfaces`.)
+   * including ones that appear later. Overrides `config.kernel.interfaces` (tests).
    */
   interfaces?: readonly string[];
   /** Each connect the kernel redirected to the proxy (original destination, pid, workload), from the ring buffer. */
@@ -112,7 +112,8 @@ export async function startKernelEnforcement(deps: {
   ).start();
 
   await apply(policy.current());
-  const guard = new NetdevGuard({ pinDir: config.kernel.pinDir, logger, ...(deps.interfaces ? { interfaces: deps.interfaces } : {}) });
+  const interfaces = deps.interfaces ?? config.kernel.interfaces ?? undefined;
+  const guard = new NetdevGuard({ pinDir: config.kernel.pinDir, logger, ...(interfaces ? { interfaces } : {}) });
   try {
     const net = guard.start().status();
     const failed = net.interfaces.filter((i) => i.tc === "failed" || i.xdp === "failed");

@@ -100,3 +100,14 @@ describe("oauth, users and broker sections", () => {
     expect(() => resolveConfig([{ origin: "file", raw: { proxy: { upstreamCaFile: "ca.pem" } } }])).toThrow(/proxy\.upstreamCaFile.*absolute/);
   });
 });
+
+describe("kernel.interfaces", () => {
+  test("null by default (every non-loopback interface); a list from the file; comma-separated from the environment", () => {
+    expect(resolveConfig([]).config.kernel.interfaces).toBeNull();
+    expect(resolveConfig([{ origin: "file", raw: { kernel: { interfaces: ["eth0", "ens3"] } } }]).config.kernel.interfaces).toEqual(["eth0", "ens3"]);
+    const { raw } = readEnvOverrides({ SLUICE_KERNEL_INTERFACES: "eth0, eth1" });
+    expect(resolveConfig([{ origin: "env", raw }]).config.kernel.interfaces).toEqual(["eth0", "eth1"]);
+    expect(resolveConfig([{ origin: "env", raw: readEnvOverrides({ SLUICE_KERNEL_INTERFACES: "none" }).raw }]).config.kernel.interfaces).toBeNull();
+    expect(() => resolveConfig([{ origin: "env", raw: readEnvOverrides({ SLUICE_KERNEL_INTERFACES: "eth0,bad/name" }).raw }])).toThrow('kernel.interfaces (from env): "bad/name" is not an interface name');
+  });
+});
