@@ -1,6 +1,7 @@
 import { auditCommand } from "./audit.ts";
 import { bundleCommand } from "./bundle.ts";
 import type { Command } from "./command.ts";
+import { credentialsCommand } from "./credentials.ts";
 import { doctorCommand } from "./doctor.ts";
 import { identifyCommand } from "./identify.ts";
 import { initCommand } from "./init.ts";
@@ -19,5 +20,5 @@ export const rootCommand: Command = {
   sudo sluice policy check      validate the policies
   sudo sluice serve             run (works with no config at all)
   sudo sluice doctor            check this host`,
-  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, kernelCommand, auditCommand, doctorCommand, versionCommand],
+  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, kernelCommand, auditCommand, credentialsCommand, doctorCommand, versionCommand],
 };
