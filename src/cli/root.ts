@@ -1,5 +1,6 @@
 import { auditCommand } from "./audit.ts";
 import { bundleCommand } from "./bundle.ts";
+import { clientCommand } from "./client.ts";
 import type { Command } from "./command.ts";
 import { credentialsCommand } from "./credentials.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -8,7 +9,9 @@ import { initCommand } from "./init.ts";
 import { kernelCommand } from "./kernel.ts";
 import { policyCommand } from "./policy.ts";
 import { serveCommand } from "./serve.ts";
+import { userCommand } from "./user.ts";
 import { svidCommand } from "./svid.ts";
+import { trustCommand } from "./trust.ts";
 import { versionCommand } from "./version.ts";
 
 export const rootCommand: Command = {
@@ -20,5 +23,5 @@ export const rootCommand: Command = {
   sudo sluice policy check      validate the policies
   sudo sluice serve             run (works with no config at all)
   sudo sluice doctor            check this host`,
-  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, kernelCommand, auditCommand, credentialsCommand, doctorCommand, versionCommand],
+  subcommands: [serveCommand, initCommand, policyCommand, identifyCommand, svidCommand, bundleCommand, kernelCommand, trustCommand, auditCommand, credentialsCommand, clientCommand, userCommand, doctorCommand, versionCommand],
 };

@@ -5,6 +5,6 @@
 export { loadConfig, NO_CONFIG, type LoadConfigOptions } from "./load.ts";
 export { DEFAULTS, DEFAULT_CONFIG_PATH, type RawConfig } from "./defaults.ts";
 export { envNameFor, readEnvOverrides, configFieldPaths } from "./env.ts";
-export { resolveConfig, type ConfigLayer } from "./resolve.ts";
+export { resolveConfig, derivedIssuer, type ConfigLayer } from "./resolve.ts";
 export { parseHostPort, isLoopbackHost, formatHostPort, type HostPort } from "./address.ts";
 export type { SluiceConfig, LoadedConfig, ConfigOrigin } from "./types.ts";

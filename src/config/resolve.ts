@@ -86,7 +86,7 @@ export function resolveConfig(layers: readonly ConfigLayer[]): { config: SluiceC
   const broker: SluiceConfig["broker"] = { refreshAheadSeconds: d("broker", "refreshAhead", 5, 86_400) };
   const federation = resolveFederation(m.federation ?? [], m.trustDomain);
 
-  const issuer = m.issuer ?? `${hasTls ? "https" : "http"}://${formatHostPort(listen)}`;
+  const issuer = m.issuer ?? derivedIssuer(listen, hasTls);
   checkIssuer(issuer, where("issuer"));
 
   const config: SluiceConfig = {
@@ -151,6 +151,16 @@ function resolveFederation(entries: readonly FederationEntry[], ownTrustDomain: 
     seen.add(e.trustDomain);
     return { trustDomain: e.trustDomain, bundleFile: e.bundleFile ?? null, bundleEndpoint: e.bundleEndpoint ?? null };
   });
+}
+
+/**
+ * The issuer when none is set. On 127.0.0.1 it names `localhost`: WebAuthn needs a host name as the
+ * relying-party ID (an IP address is refused), and `localhost` is a secure context over plain http,
+ * so passkey login works on the defaults.
+ */
+export function derivedIssuer(listen: { host: string; port: number }, tls: boolean): string {
+  const host = listen.host === "127.0.0.1" ? "localhost" : listen.host;
+  return `${tls ? "https" : "http"}://${formatHostPort({ host, port: listen.port })}`;
 }
 
 /** RFC 8414 §2: the issuer is an https URL with no query or fragment (http allowed on loopback). */

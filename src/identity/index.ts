@@ -61,3 +61,4 @@ export { Attestor } from "./attestor.ts";
 export type { Attestation, AttestorOptions, AttestorStats, IdentifyOptions } from "./attestor.ts";
 export { explainFacts, explainIdentity, formatExplanation } from "./explain.ts";
 export type { EntryCheck, ExplainOptions, IdentityExplanation, IdentitySummary, KeyCheck, WorkloadCheck } from "./explain.ts";
+export { attestLoopbackPeer, type LoopbackConnection, type LoopbackPeer } from "./tcp-peer.ts";

@@ -34,6 +34,7 @@ export type OAuthErrorCode =
   | "consent_required"
   | "invalid_redirect_uri"
   | "invalid_client_metadata"
+  | "invalid_software_statement"
   | "invalid_dpop_proof"
   | "temporarily_unavailable"
   | "slow_down"

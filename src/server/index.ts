@@ -14,6 +14,8 @@ import { createHttpApp } from "./http.ts";
 import { startIdentity, type IdentityServices } from "./identity.ts";
 import { startKernelEnforcement, type KernelEnforcement } from "../kernel/enforcer/index.ts";
 import { lastGoodPolicyStore } from "./last-good-policy.ts";
+import { withConcreteListenPort } from "./ephemeral.ts";
+import { startAuthorization } from "./authorization.ts";
 import { MetricsRegistry, startMetricsListener } from "../metrics/index.ts";
 
 export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
@@ -37,7 +39,8 @@ export class PolicyStartError extends SluiceError {
   }
 }
 
-export async function startServer(loaded: LoadedConfig, logger: Logger): Promise<SluiceServer> {
+export async function startServer(requested: LoadedConfig, logger: Logger): Promise<SluiceServer> {
+  const loaded = withConcreteListenPort(requested);
   const { config } = loaded;
   const stack: (() => Promise<void> | void)[] = [];
   const unwind = async () => {
@@ -60,6 +63,9 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     const kernel = await startKernel(config, { store, audit, policy, attestor: identity.value.attestor, logger });
     if (kernel.enforcement) stack.push(() => kernel.enforcement!.stop());
 
+    const authorization = await startAuthorization({ config, store, audit, policy, ca: identity.value.ca, attestor: identity.value.attestor, logger });
+    stack.push(authorization.stop);
+
     let lastReloadFailed = false;
     policy.subscribe(() => (lastReloadFailed = false));
     policy.onError(() => (lastReloadFailed = true));
@@ -71,11 +77,13 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
           kernel: () => (kernel.enforcement ? { enforcing: true, generation: kernel.enforcement.state().generation } : { enforcing: false, reason: kernel.reason }),
         }),
         ...identity.value.routes,
+        ...authorization.value.routes,
       ],
     });
     const { host, port } = parseHostPort(config.listen, "listen");
     listen(app, host, port, config);
     stack.push(async () => void (await app.stop()));
+    const mtlsUrl = await authorization.value.startMtls(app);
     const url = `${config.tls.certFile ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${app.server!.port}`;
 
     const metricsListener = config.metrics.listen ? startMetricsListener(config.metrics.listen, metrics) : undefined;
@@ -84,6 +92,7 @@ export async function startServer(loaded: LoadedConfig, logger: Logger): Promise
     const snapshot = policy.current();
     logger.info("sluice serving", {
       metrics: metricsListener?.url ?? "off",
+      ...(mtlsUrl ? { mtls: mtlsUrl } : {}),
       url,
       issuer: config.issuer,
       trustDomain: config.trustDomain,

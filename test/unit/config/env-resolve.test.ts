@@ -36,7 +36,7 @@ describe("resolveConfig", () => {
   test("defaults alone are a complete config", () => {
     const { config, origins } = resolveConfig([]);
     expect(config.trustDomain).toBe("sluice.local");
-    expect(config.issuer).toBe("http://127.0.0.1:8443");
+    expect(config.issuer).toBe("http://localhost:8443"); // a host name, so passkeys work on the defaults
     expect(config.audit.file).toBe("/var/lib/sluice/audit.jsonl");
     expect(origins).toEqual({});
     expect(Object.isFrozen(config.proxy)).toBe(true);
