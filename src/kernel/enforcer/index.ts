@@ -26,6 +26,7 @@ import { applyGeneration, readState } from "./generation.ts";
 import { createRefiner } from "./refine.ts";
 import { WorkQueue } from "./work-queue.ts";
 import { NetdevGuard, type NetdevStatus } from "../netdev/guard.ts";
+import { lookupOriginalDestination, type OriginalDestination } from "../original-destination.ts";
 
 export { attachKernel, BPF_OBJECT_ASSET, CGROUP_PROGRAMS, TRACING_PROGRAMS, type AttachedKernel } from "./attach.ts";
 export { applyGeneration, proxyAddress, readState } from "./generation.ts";
@@ -38,6 +39,10 @@ export interface KernelEnforcement {
   netdev(): NetdevStatus;
   /** Resolves after the current policy is in the kernel (tests, SIGHUP). */
   applyNow(): Promise<void>;
+  /** For the proxy, right after accept(): what connect() recorded for a redirected client socket. */
+  originalDestination(peer: { localPort: number; family: 4 | 6 }): OriginalDestination | undefined;
+  /** The SPIFFE ID of a kernel workload id (0 and unknown ids: undefined). */
+  workloadSpiffeId(id: number): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -136,6 +141,8 @@ export async function startKernelEnforcement(deps: {
     state: () => readState(kernel),
     netdev: () => guard.status(),
     applyNow: () => apply(policy.current()),
+    originalDestination: (peer) => lookupOriginalDestination(kernel.origDst, peer),
+    workloadSpiffeId: (id) => (id === 0 ? undefined : ids.spiffeIdOf(id)),
     async stop() {
       unsubscribe();
       guard.stop();
