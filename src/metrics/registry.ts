@@ -130,6 +130,11 @@ export class Histogram extends Metric<HistogramValue> {
 /** Every metric of the process; each part registers its own and the listener renders them all. */
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric<unknown>>();
+  readonly #collectors: (() => string)[] = [];
+  /** A part that renders its own metrics in the text format (e.g. the proxy's hot-path counters). */
+  collect(render: () => string): void {
+    this.#collectors.push(render);
+  }
   counter(name: string, help: string): Counter {
     return this.#add(new Counter(name, help));
   }
@@ -142,6 +147,7 @@ export class MetricsRegistry {
   render(): string {
     let out = "";
     for (const m of this.#metrics.values()) out += m.render();
+    for (const c of this.#collectors) out += c();
     return out;
   }
   #add<M extends Metric<any>>(metric: M): M {
