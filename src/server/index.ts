@@ -16,6 +16,7 @@ import { startKernelEnforcement, type KernelEnforcement } from "../kernel/enforc
 import { lastGoodPolicyStore } from "./last-good-policy.ts";
 import { withConcreteListenPort } from "./ephemeral.ts";
 import { startAuthorization } from "./authorization.ts";
+import { startProxyPart } from "./proxy.ts";
 import { MetricsRegistry, startMetricsListener } from "../metrics/index.ts";
 
 export { createHttpApp, HTTP_LIMITS, type RouteModule } from "./http.ts";
@@ -60,11 +61,28 @@ export async function startServer(requested: LoadedConfig, logger: Logger): Prom
     const identity = await startIdentity({ config, store, audit, policy, logger });
     stack.push(identity.stop);
 
-    const kernel = await startKernel(config, { store, audit, policy, attestor: identity.value.attestor, logger });
-    if (kernel.enforcement) stack.push(() => kernel.enforcement!.stop());
-
     const authorization = await startAuthorization({ config, store, audit, policy, ca: identity.value.ca, attestor: identity.value.attestor, logger });
     stack.push(authorization.stop);
+
+    // The proxy listens before the kernel redirects to it; it reads the kernel's records at accept time.
+    let kernel: Awaited<ReturnType<typeof startKernel>> | undefined;
+    const proxy = await startProxyPart({
+      config,
+      store,
+      audit,
+      policy,
+      ca: identity.value.ca,
+      attestor: identity.value.attestor,
+      injector: authorization.value.broker.injector,
+      metrics,
+      logger: logger.child({ component: "proxy" }),
+      kernel: () => kernel?.enforcement,
+    });
+    stack.push(proxy.stop);
+
+    kernel = await startKernel(config, { store, audit, policy, attestor: identity.value.attestor, logger, proxyListening: true });
+    const enforcement = kernel.enforcement;
+    if (enforcement) stack.push(() => enforcement.stop());
 
     let lastReloadFailed = false;
     policy.subscribe(() => (lastReloadFailed = false));
@@ -74,7 +92,7 @@ export async function startServer(requested: LoadedConfig, logger: Logger): Prom
       modules: [
         healthRoutes({
           policy: () => ({ generation: policy.current().generation, hash: policy.current().hash, lastReloadFailed }),
-          kernel: () => (kernel.enforcement ? { enforcing: true, generation: kernel.enforcement.state().generation } : { enforcing: false, reason: kernel.reason }),
+          kernel: () => (enforcement ? { enforcing: true, generation: enforcement.state().generation, interfacesGuarded: enforcement.netdev().complete } : { enforcing: false, reason: kernel!.reason }),
         }),
         ...identity.value.routes,
         ...authorization.value.routes,
@@ -93,6 +111,8 @@ export async function startServer(requested: LoadedConfig, logger: Logger): Prom
     logger.info("sluice serving", {
       metrics: metricsListener?.url ?? "off",
       ...(mtlsUrl ? { mtls: mtlsUrl } : {}),
+      proxy: [proxy.value.listening.v4, proxy.value.listening.v6].filter((a) => a).map((a) => `${a!.address.includes(":") ? `[${a!.address}]` : a!.address}:${a!.port}`),
+      ...(proxy.value.explicit ? { explicitProxy: `${proxy.value.explicit.address}:${proxy.value.explicit.port}` } : {}),
       url,
       issuer: config.issuer,
       trustDomain: config.trustDomain,
@@ -102,7 +122,6 @@ export async function startServer(requested: LoadedConfig, logger: Logger): Prom
       policy: policyFields(snapshot),
       config: loaded.file ?? "defaults",
     });
-    warnNotYetBuilt(config, logger, kernel.enforcement !== undefined);
     audit.append({ kind: "serve.start", decision: "info", details: { url, policyGeneration: snapshot.generation, policyHash: snapshot.hash } });
 
     let stopping: Promise<void> | undefined;
@@ -156,14 +175,6 @@ async function startPolicy(loaded: LoadedConfig, store: Store, audit: AuditLog, 
     audit.append({ kind: "policy.reject", decision: "error", details: rejectDetails(diagnostics, "kept the last good policy") });
   });
   return engine;
-}
-
-/** Settings this build accepts but does not act on yet: say so, never imply protection that is not there. */
-function warnNotYetBuilt(config: LoadedConfig["config"], logger: Logger, enforcing: boolean): void {
-  const missing: string[] = [];
-  const redirected = enforcing ? ": Service connects are allowed directly, not redirected to it (the kernel's redirect path is built and tested, and is switched on when the proxy runs)" : "";
-  missing.push(`the injection proxy (proxy.listen ${config.proxy.listen}${config.proxy.explicit ? `, proxy.explicit ${config.proxy.explicit}` : ""})${redirected}`);
-  for (const what of missing) logger.warn(`not built yet in this version: ${what}`);
 }
 
 /**
