@@ -2,8 +2,8 @@
  * Signs the AS's JWTs: RFC 9068 access tokens (`typ: at+jwt`) and OIDC id_tokens.
  */
 import { createHash } from "node:crypto";
-import { SignJWT } from "jose";
 import type { SigningAlg, SigningKeys } from "../keys/signing-keys.ts";
+import { signCompactJws } from "./jws.ts";
 import { newId } from "./secrets.ts";
 
 /** RFC 8693 §4.1: the current actor, with the previous ones nested in `act`. */
@@ -76,7 +76,7 @@ export class TokenMinter {
     if (input.scopes.length > 0) claims.scope = input.scopes.join(" ");
     if (input.act) claims.act = input.act;
     if (input.authTime !== undefined) claims.auth_time = input.authTime;
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" }).sign(key.privateKey);
+    const token = signCompactJws({ alg: key.alg, kid: key.kid, typ: "at+jwt" }, claims, key.privateKey);
     return { token, jti, iat: now, exp };
   }
 
@@ -93,7 +93,7 @@ export class TokenMinter {
     };
     if (input.nonce !== undefined) claims.nonce = input.nonce;
     if (input.authTime !== undefined) claims.auth_time = input.authTime;
-    return await new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" }).sign(key.privateKey);
+    return signCompactJws({ alg: key.alg, kid: key.kid, typ: "JWT" }, claims, key.privateKey);
   }
 }
 
