@@ -8,9 +8,11 @@
  *   rotation, single flight), `oauth2ClientCredentials`, `static` (file or env), `jwtSVID`.
  * - Vault: upstream tokens sealed in `broker.credentials`, keyed by (source, user);
  *   `listVault(store)` (metadata only, read-only stores too), `revokeStoredCredentials(...)` (offline revoke).
+ * - `credentialsAdminArea(revoke)`: the "credentials" operations for serve's admin socket (src/admin).
  */
 export { startBroker, type Broker, type BrokerOptions, type PolicySource } from "./broker.ts";
 export { revokeStoredCredentials, type RevokedCredential } from "./admin.ts";
+export { credentialsAdminArea, isSpiffeId, type CredentialsAdminRequest } from "./admin-area.ts";
 export { UPSTREAM_CALLBACK_PATH } from "./callback.ts";
 export { BrokerError, type BrokerErrorCode } from "./errors.ts";
 export { createUpstreamHttp, type FetchLike, type UpstreamHttp } from "./http.ts";

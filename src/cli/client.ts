@@ -1,8 +1,9 @@
+import { runOnArea, runOnStoreOrServe } from "../admin/index.ts";
 import { AuditLog } from "../audit/index.ts";
 import { loadConfig } from "../config/index.ts";
 import { UsageError } from "../errors/index.ts";
-import { clientsDb, registrationResponse, removeClient, type ClientRecord } from "../oauth/clients/index.ts";
-import { openStore, StoreError } from "../store/index.ts";
+import { clientsAdminArea, clientsDb, registrationResponse, removeClient, type ClientAdminRequest, type ClientRecord, type RemovedClient } from "../oauth/clients/index.ts";
+import { openStore } from "../store/index.ts";
 import { EXIT, type Command } from "./command.ts";
 import { configFlag } from "./config-flag.ts";
 
@@ -38,15 +39,16 @@ Examples:
 const rmCommand: Command = {
   name: "rm",
   summary: "Remove a registered OAuth client",
-  usage: "sluice client rm CLIENT_ID",
+  usage: "sluice client rm CLIENT_ID [--json]",
   maxArgs: 1,
   description: `Removes a registered client: its client_id stops working at once for new
 authorization and token requests (tokens already issued stay valid until they expire).
-The removal is recorded in the audit log.
+The removal is recorded in the audit log. Clients nobody uses are removed automatically after
+oauth.clientIdleExpirySeconds.
 
-This writes to the store, which \`sluice serve\` holds while it runs: stop it first
-(\`systemctl stop sluice\`), remove the client, and start it again. Clients nobody uses are removed
-automatically after oauth.clientIdleExpirySeconds.
+Works whether or not \`sluice serve\` is running: while it runs (it holds the store), the removal
+goes through its admin socket (<dataDir>/admin.sock, token in <dataDir>/admin.token, both readable
+by root only); otherwise this command opens the store itself.
 
 Example:
   sudo sluice client rm 3q2c8Hn0Jd0C1l9a5G1Dc0AA`,
@@ -54,36 +56,25 @@ Example:
     const clientId = ctx.args[0];
     if (!clientId) throw new UsageError("give the client_id to remove (see `sluice client list`)", "sluice client rm");
     const { config } = loadConfig({ file: configFlag(ctx.flags), env: ctx.env });
-    const store = await openWritable(config.dataDir);
-    try {
-      const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
-      try {
-        const removed = await removeClient(store, audit, clientId, "removed");
-        if (!removed) {
-          ctx.err(`sluice client rm: no client ${JSON.stringify(clientId)} (see \`sluice client list\`)\n`);
-          return EXIT.failure;
+    const request: ClientAdminRequest = { op: "rm", clientId };
+    const result = (await runOnStoreOrServe({
+      dataDir: config.dataDir,
+      area: "clients",
+      request,
+      async direct(store) {
+        const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
+        try {
+          return await runOnArea(clientsAdminArea((id) => removeClient(store, audit, id, "removed")), request);
+        } finally {
+          await audit.close();
         }
-        if (ctx.flags.json) ctx.out(JSON.stringify({ removed: clientId }) + "\n");
-        else ctx.out(`removed client ${clientId}\n`);
-        return EXIT.ok;
-      } finally {
-        await audit.close();
-      }
-    } finally {
-      await store.close();
-    }
+      },
+    })) as RemovedClient;
+    if (ctx.flags.json) ctx.out(JSON.stringify(result) + "\n");
+    else ctx.out(`removed client ${result.removed}\n`);
+    return EXIT.ok;
   },
 };
-
-async function openWritable(dataDir: string) {
-  try {
-    return await openStore({ dataDir });
-  } catch (err) {
-    if (err instanceof StoreError && err.code === "ERR_STORE_LOCKED")
-      throw new StoreError("ERR_STORE_LOCKED", `${err.message}. \`sluice client rm\` writes to the store: stop \`sluice serve\`, remove the client, then start it again`, { cause: err });
-    throw err;
-  }
-}
 
 function asJson(r: ClientRecord): Record<string, unknown> {
   return {

@@ -1,13 +1,12 @@
+import { ADMIN_LONGEST_CALL_MS, runOnArea, runOnStoreOrServe } from "../admin/index.ts";
 import { AuditLog } from "../audit/index.ts";
-import { createUpstreamHttp, listVault, revokeStoredCredentials, Vault, type VaultEntry } from "../broker/index.ts";
+import { createUpstreamHttp, credentialsAdminArea, isSpiffeId, listVault, revokeStoredCredentials, Vault, type CredentialsAdminRequest, type RevokedCredential, type VaultEntry } from "../broker/index.ts";
 import { loadConfig } from "../config/index.ts";
-import { SluiceError, UsageError } from "../errors/index.ts";
+import { UsageError } from "../errors/index.ts";
 import { createLogger } from "../log/index.ts";
-import { openStore, StoreError } from "../store/index.ts";
+import { openStore } from "../store/index.ts";
 import { EXIT, type Command, type CommandContext } from "./command.ts";
 import { configFlag } from "./config-flag.ts";
-
-const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
 
 function rowOf(e: VaultEntry) {
   return {
@@ -63,47 +62,49 @@ const revokeCommand: Command = {
   description: `Revokes the tokens at the upstream authorization server where it offers revocation
 (RFC 7009) and deletes sluice's copy. The user's agent then gets a 401 on its next request and goes
 through the authorization flow again. Without --user every credential of SOURCE is revoked.
+Exits 1 when SOURCE (for that user) has no stored credential.
 
-sluice serve holds the store while it runs: stop it first (this command then works on the store
-directly). Revoking through a running serve needs its admin channel, which does not carry this
-operation yet.
+Works whether or not \`sluice serve\` is running: while it runs (it holds the store and the
+broker's live state), the revocation runs inside serve through its admin socket
+(<dataDir>/admin.sock, token in <dataDir>/admin.token, both readable by root only); otherwise this
+command opens the store itself.
 
 Examples:
-  sudo sluice credentials revoke cloudflare-mcp --user spiffe://acme.corp/user/alice`,
+  sudo sluice credentials revoke cloudflare-mcp --user spiffe://acme.corp/user/alice
+  sudo sluice credentials revoke github`,
   maxArgs: 1,
   flags: [{ name: "user", kind: "string", placeholder: "SPIFFE_ID", help: "only this user's credential" }],
   async run(ctx: CommandContext) {
     const source = ctx.args[0];
     if (!source) throw new UsageError("a credential SOURCE name is required (see `sluice credentials list`)", "sluice credentials revoke");
     const user = typeof ctx.flags.user === "string" ? ctx.flags.user : undefined;
-    if (user !== undefined && !SPIFFE_ID.test(user)) throw new UsageError(`--user must be a SPIFFE ID (spiffe://trust-domain/path), got ${JSON.stringify(user.slice(0, 100))}`, "sluice credentials revoke");
+    if (user !== undefined && !isSpiffeId(user)) throw new UsageError(`--user must be a SPIFFE ID (spiffe://trust-domain/path), got ${JSON.stringify(user.slice(0, 100))}`, "sluice credentials revoke");
     const { config } = loadConfig({ file: configFlag(ctx.flags), env: ctx.env });
-    let store;
-    try {
-      store = await openStore({ dataDir: config.dataDir });
-    } catch (err) {
-      if (err instanceof StoreError && err.code === "ERR_STORE_LOCKED") {
-        throw new SluiceError("ERR_ADMIN_UNAVAILABLE", `sluice serve is running and holds the store; revoking through it is not available yet: stop sluice serve, run this again, then start it (${err.message})`);
-      }
-      throw err;
-    }
-    try {
-      const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
-      try {
-        const logger = createLogger({ level: "warn", write: (line) => ctx.err(line + "\n") });
-        const http = createUpstreamHttp({ caFile: config.proxy.upstreamCaFile });
-        const revoked = await revokeStoredCredentials({ vault: new Vault(store), http, audit, logger }, source, user, "sluice credentials revoke");
-        await store.flushed();
-        if (ctx.flags.json) ctx.out(JSON.stringify(revoked) + "\n");
-        else if (revoked.length === 0) ctx.out(`no stored credential of source ${source}${user ? ` for ${user}` : ""}\n`);
-        else for (const r of revoked) ctx.out(`revoked ${r.source} ${r.user || "-"}${r.upstreamRevoked ? " (upstream revoked)" : " (deleted locally; the upstream offers no revocation or refused it)"}\n`);
-        return revoked.length === 0 ? EXIT.failure : EXIT.ok;
-      } finally {
-        await audit.close();
-      }
-    } finally {
-      await store.close();
-    }
+    const request: CredentialsAdminRequest = { op: "revoke", source, ...(user !== undefined ? { user } : {}) };
+    const revoked = (await runOnStoreOrServe({
+      dataDir: config.dataDir,
+      area: "credentials",
+      request,
+      // Upstream revocation calls (one per credential) can take a while.
+      timeoutMs: ADMIN_LONGEST_CALL_MS,
+      async direct(store) {
+        const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
+        try {
+          const logger = createLogger({ level: "warn", write: (line) => ctx.err(line + "\n") });
+          const http = createUpstreamHttp({ caFile: config.proxy.upstreamCaFile });
+          const area = credentialsAdminArea((s, u) => revokeStoredCredentials({ vault: new Vault(store), http, audit, logger }, s, u, "sluice credentials revoke"));
+          const result = await runOnArea(area, request);
+          await store.flushed();
+          return result;
+        } finally {
+          await audit.close();
+        }
+      },
+    })) as RevokedCredential[];
+    if (ctx.flags.json) ctx.out(JSON.stringify(revoked) + "\n");
+    else if (revoked.length === 0) ctx.out(`no stored credential of source ${source}${user ? ` for ${user}` : ""}\n`);
+    else for (const r of revoked) ctx.out(`revoked ${r.source} ${r.user || "-"}${r.upstreamRevoked ? " (upstream revoked)" : " (deleted locally; the upstream offers no revocation or refused it)"}\n`);
+    return revoked.length === 0 ? EXIT.failure : EXIT.ok;
   },
 };
 

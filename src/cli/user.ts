@@ -1,38 +1,30 @@
+import { runOnArea, runOnStoreOrServe } from "../admin/index.ts";
 import { AuditLog } from "../audit/index.ts";
-import { loadConfig, type SluiceConfig } from "../config/index.ts";
+import { loadConfig } from "../config/index.ts";
 import { UsageError } from "../errors/index.ts";
-import { openStore, StoreError } from "../store/index.ts";
-import { callAdminSocket, openUserAdmin, type AdminRequest, type ConsentSummary, type EnrollmentLink, type PasskeySummary, type UserSummary } from "../users/index.ts";
+import { openUserAdmin, usersAdminArea, type AdminRequest, type ConsentSummary, type EnrollmentLink, type PasskeySummary, type UserSummary } from "../users/index.ts";
 import { EXIT, type Command, type CommandContext } from "./command.ts";
 import { configFlag } from "./config-flag.ts";
 
 /**
- * Runs an admin operation: straight on the store when no `sluice serve` holds it, else through
- * serve's admin socket (<dataDir>/admin.sock, token in <dataDir>/admin.token, both 0600).
+ * Runs a "users" admin operation: straight on the store when no `sluice serve` holds it, else
+ * through serve's admin socket (<dataDir>/admin.sock, token in <dataDir>/admin.token, both 0600).
  */
 async function runAdmin(ctx: CommandContext, request: AdminRequest): Promise<unknown> {
   const { config } = loadConfig({ file: configFlag(ctx.flags), env: ctx.env });
-  let store;
-  try {
-    store = await openStore({ dataDir: config.dataDir });
-  } catch (err) {
-    if (err instanceof StoreError && err.code === "ERR_STORE_LOCKED") return callAdminSocket(config.dataDir, request);
-    throw err;
-  }
-  try {
-    return await direct(config, store, request);
-  } finally {
-    await store.close();
-  }
-}
-
-async function direct(config: SluiceConfig, store: Awaited<ReturnType<typeof openStore>>, request: AdminRequest): Promise<unknown> {
-  const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
-  try {
-    return openUserAdmin(config, store, audit).run(request);
-  } finally {
-    await audit.close();
-  }
+  return runOnStoreOrServe({
+    dataDir: config.dataDir,
+    area: "users",
+    request,
+    async direct(store) {
+      const audit = await AuditLog.open(store, { mirrorPath: config.audit.file });
+      try {
+        return await runOnArea(usersAdminArea(openUserAdmin(config, store, audit)), request);
+      } finally {
+        await audit.close();
+      }
+    },
+  });
 }
 
 function name(ctx: CommandContext): string {

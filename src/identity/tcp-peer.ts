@@ -1,15 +1,19 @@
 /**
  * Which local process opened a loopback TCP connection that sluice accepted: the client end's
- * socket in /proc/net/tcp{,6} (by its 4-tuple: inode and owning uid), then the process whose
- * /proc/PID/fd holds `socket:[inode]`. Bounded: at most `maxProcesses` processes and
- * `maxFdsPerProcess` descriptors each are looked at, processes of the socket's uid first.
+ * socket by its exact 4-tuple (inode and owning uid, from netlink sock_diag in one round trip;
+ * /proc/net/tcp{,6} where sock_diag is unavailable), then the process whose /proc/PID/fd holds
+ * `socket:[inode]` (./socket-owner.ts: a validated cache, then a scan of the uid's processes).
  * Returns nothing rather than a guess: no match, several processes holding the socket (an
  * inherited descriptor), or a socket in another network namespace all give undefined.
  *
  * The pid is a snapshot: feed it to `Attestor.identify` at once (it re-checks through a pidfd).
  */
-import { closeSync, openSync, readSync, readdirSync, readlinkSync, statSync } from "node:fs";
-import { parseIP } from "../policy/net/ip.ts";
+import { parseIP, type IP } from "../policy/net/ip.ts";
+import { findClientSocketInProcNet } from "./proc-net-tcp.ts";
+import { lookupTcpSocket, SockDiagUnavailable, TCP_ESTABLISHED } from "./sock-diag.ts";
+import { DEFAULT_PEER_SCAN, findSocketOwner, type PeerScanLimits } from "./socket-owner.ts";
+
+export { DEFAULT_PEER_SCAN, type PeerScanLimits } from "./socket-owner.ts";
 
 export interface LoopbackConnection {
   /** The client end (what the listener sees as remote). */
@@ -26,161 +30,62 @@ export interface LoopbackPeer {
   readonly inode: number;
 }
 
-export interface PeerScanLimits {
-  readonly maxProcesses: number;
-  readonly maxFdsPerProcess: number;
-  /** procfs root (tests never change it; a container may). */
-  readonly proc: string;
-}
+/** How the client's socket is found: "auto" = sock_diag, falling back to /proc/net/tcp if the kernel refuses. */
+export type SocketLookup = "auto" | "sock-diag" | "proc-net";
 
-export const DEFAULT_PEER_SCAN: PeerScanLimits = { maxProcesses: 32_768, maxFdsPerProcess: 4_096, proc: "/proc" };
+let sockDiagWorks = true;
 
-const TCP_ESTABLISHED = "01";
-
-export function attestLoopbackPeer(connection: LoopbackConnection, limits: PeerScanLimits = DEFAULT_PEER_SCAN): LoopbackPeer | undefined {
+export function attestLoopbackPeer(connection: LoopbackConnection, limits: PeerScanLimits = DEFAULT_PEER_SCAN, lookup: SocketLookup = "auto"): LoopbackPeer | undefined {
   const remote = parseIP(stripBrackets(connection.remoteAddress));
   if (!remote || !isLoopback(remote)) return undefined;
   const local = connection.localAddress === undefined ? undefined : parseIP(stripBrackets(connection.localAddress));
   if (connection.localAddress !== undefined && !local) return undefined;
-  const socket = findClientSocket(connection, remote, local, limits.proc);
-  if (!socket) return undefined;
-  const pid = findSocketOwner(socket.inode, socket.uid, limits);
+  const socket = findClientSocket(connection, remote, local, limits, lookup);
+  if (!socket || socket.inode === 0) return undefined;
+  const pid = findSocketOwner(socket.inode, socket.uid, connection.remotePort, limits);
   return pid === undefined ? undefined : { pid, uid: socket.uid, inode: socket.inode };
 }
 
-type Ip = NonNullable<ReturnType<typeof parseIP>>;
-
-function isLoopback(ip: Ip): boolean {
-  return ip.family === 4 ? ip.value >>> 24 === 127 : ip.value === 1n;
-}
-
-/** The client's socket: its local end is the remote end we saw, its remote end our listener. */
-function findClientSocket(c: LoopbackConnection, remote: Ip, local: Ip | undefined, proc: string): { inode: number; uid: number } | undefined {
-  const matches: { inode: number; uid: number }[] = [];
-  // An IPv4 peer is in net/tcp, or in net/tcp6 as ::ffff:a.b.c.d (a dual-stack socket): look there only if needed.
-  const files = remote.family === 6 ? ["net/tcp6"] : ["net/tcp", "net/tcp6"];
-  for (const file of files) {
-    if (matches.length > 0) break;
-    const text = readProcFile(`${proc}/${file}`);
-    if (text === undefined) continue;
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== TCP_ESTABLISHED) continue;
-      const src = parseEndpoint(f[1]!);
-      const dst = parseEndpoint(f[2]!);
-      if (!src || !dst) continue;
-      if (src.port !== c.remotePort || dst.port !== c.localPort) continue;
-      if (!sameIp(src.ip, remote)) continue;
-      if (local ? !sameIp(dst.ip, local) : !isLoopback(dst.ip)) continue;
-      const inode = Number(f[9]);
-      if (inode > 0) matches.push({ inode, uid: Number(f[7]) });
+function findClientSocket(c: LoopbackConnection, remote: IP, local: IP | undefined, limits: PeerScanLimits, lookup: SocketLookup): { inode: number; uid: number } | undefined {
+  // sock_diag sees sluice's own network namespace, like /proc/net/tcp; a /proc other than ours
+  // (a test or container setting) keeps the procfs lookup so both halves read the same place.
+  if (lookup === "proc-net" || (lookup === "auto" && (!sockDiagWorks || limits.proc !== "/proc"))) return findClientSocketInProcNet(c, remote, local, limits.proc);
+  try {
+    for (const listener of listenerCandidates(remote, local)) {
+      const found = lookupTcpSocket({ family: remote.family, localAddress: bytesOf(remote), localPort: c.remotePort, remoteAddress: bytesOf(listener), remotePort: c.localPort });
+      if (found?.state === TCP_ESTABLISHED) return found; // else a time-wait leftover of an older connection: try on
     }
+  } catch (err) {
+    if (!(err instanceof SockDiagUnavailable) || lookup === "sock-diag") throw err;
+    sockDiagWorks = false;
+    return findClientSocketInProcNet(c, remote, local, limits.proc);
   }
-  return matches.length === 1 ? matches[0] : undefined;
+  // A wildcard listener reached through a less usual loopback address (127.0.0.5): only the
+  // table scan can match "any loopback address" on our side.
+  return local || lookup === "sock-diag" ? undefined : findClientSocketInProcNet(c, remote, local, limits.proc);
 }
-
-const MAX_PROC_FILE_BYTES = 16 << 20;
 
 /**
- * Reads a /proc/net file with few, large reads: each read() walks the kernel's whole socket hash
- * table (measured here: ~17 ms per file with readFileSync's small reads, ~5 ms with one big read).
+ * The addresses the client may have dialled: the listener's own when known; for a wildcard
+ * listener, the family's usual loopback address (127.0.0.1, ::1), then the client's own source
+ * address (a client bound to 127.0.0.2 dialling 127.0.0.2).
  */
-function readProcFile(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    let buffer = Buffer.allocUnsafe(1 << 20);
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        if (buffer.length >= MAX_PROC_FILE_BYTES) return undefined;
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(bigger, 0, 0, length);
-        buffer = bigger;
-      }
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-    }
-    return buffer.toString("latin1", 0, length);
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+function listenerCandidates(remote: IP, local: IP | undefined): IP[] {
+  if (local) return local.family === remote.family ? [local] : [];
+  const usual: IP = remote.family === 4 ? { family: 4, value: 0x7f000001 } : { family: 6, value: 1n };
+  return BigInt(usual.value) === BigInt(remote.value) ? [usual] : [usual, remote];
 }
 
-/** `0100007F:1F90` (IPv4, host byte order words) or 32 hex digits for IPv6 → address and port. */
-function parseEndpoint(text: string): { ip: Ip; port: number } | undefined {
-  const [hex, portHex] = text.split(":");
-  if (!hex || !portHex) return undefined;
-  const port = parseInt(portHex, 16);
-  if (hex.length === 8) return { ip: { family: 4, value: wordFromHost(hex) }, port };
-  if (hex.length !== 32) return undefined;
-  let value = 0n;
-  for (let i = 0; i < 4; i++) value = (value << 32n) | BigInt(wordFromHost(hex.slice(i * 8, i * 8 + 8)));
-  // A v4-mapped address on a dual-stack socket (::ffff:127.0.0.1) is the IPv4 address.
-  if (value >> 32n === 0xffffn) return { ip: { family: 4, value: Number(value & 0xffffffffn) }, port };
-  return { ip: { family: 6, value }, port };
-}
-
-/** /proc/net/tcp prints each 32-bit word as the host (little-endian here) sees it in memory. */
-function wordFromHost(hex: string): number {
-  const b = Buffer.from(hex, "hex");
-  return isLittleEndian ? b.readUInt32LE(0) : b.readUInt32BE(0);
-}
-const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function sameIp(a: Ip, b: Ip): boolean {
-  return a.family === b.family && BigInt(a.value) === BigInt(b.value);
-}
-
-function findSocketOwner(inode: number, uid: number, limits: PeerScanLimits): number | undefined {
-  const target = `socket:[${inode}]`;
-  const pids = listPids(limits);
-  const ownUidFirst = [...pids.filter((p) => p.uid === uid), ...pids.filter((p) => p.uid !== uid)];
-  const holders: number[] = [];
-  for (const { pid } of ownUidFirst) {
-    if (holdsSocket(pid, target, limits)) holders.push(pid);
-    // Two holders (a descriptor inherited across fork) cannot be told apart: refuse to guess.
-    if (holders.length > 1) return undefined;
-  }
-  return holders[0];
-}
-
-function listPids(limits: PeerScanLimits): { pid: number; uid: number }[] {
-  const out: { pid: number; uid: number }[] = [];
-  for (const name of readdirSync(limits.proc)) {
-    if (out.length >= limits.maxProcesses) break;
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      out.push({ pid: Number(name), uid: statSync(`${limits.proc}/${name}`).uid });
-    } catch {
-      // exited meanwhile
-    }
-  }
+function bytesOf(ip: IP): Uint8Array {
+  if (ip.family === 4) return new Uint8Array([ip.value >>> 24, (ip.value >>> 16) & 255, (ip.value >>> 8) & 255, ip.value & 255]);
+  const out = new Uint8Array(16);
+  let v = ip.value;
+  for (let i = 15; i >= 0; i--, v >>= 8n) out[i] = Number(v & 255n);
   return out;
 }
 
-function holdsSocket(pid: number, target: string, limits: PeerScanLimits): boolean {
-  let fds: string[];
-  try {
-    fds = readdirSync(`${limits.proc}/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const fd of fds.slice(0, limits.maxFdsPerProcess)) {
-    try {
-      if (readlinkSync(`${limits.proc}/${pid}/fd/${fd}`) === target) return true;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return false;
+function isLoopback(ip: IP): boolean {
+  return ip.family === 4 ? ip.value >>> 24 === 127 : ip.value === 1n;
 }
 
 function stripBrackets(s: string): string {

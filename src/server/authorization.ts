@@ -1,12 +1,14 @@
 /**
  * The authorization half of `sluice serve` (DESIGN §2 steps 5–7): clients (registration, SPIFFE
  * client auth, local attestation), the token side, users and `/oauth2/authorize`, and the broker
- * whose upstream step sits between consent and code issuance.
+ * whose upstream step sits between consent and code issuance; and serve's admin socket, which
+ * offers the users', clients' and broker's operations to the CLI while serve holds the store.
  *
  * Construction order breaks the cycles: the user directory exists before the token side, the
  * token side's codes/verifier before users and the broker, and the broker's step is read lazily by
  * users while the broker gets the users' resumer once both exist.
  */
+import { startAdminSocket } from "../admin/index.ts";
 import type { AuditLog } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import type { Attestor } from "../identity/index.ts";
@@ -15,7 +17,8 @@ import { createClientRegistry, startMtlsListener, callerContextFor, startOAuth, 
 import type { PolicyEngine } from "../policy/index.ts";
 import type { TrustDomainCA } from "../spiffe/index.ts";
 import type { Store } from "../store/index.ts";
-import { startBroker, type Broker } from "../broker/index.ts";
+import { credentialsAdminArea, startBroker, type Broker } from "../broker/index.ts";
+import { clientsAdminArea } from "../oauth/clients/index.ts";
 import { startUsers, userDirectory, type UsersService } from "../users/index.ts";
 import type { RouteModule } from "./http.ts";
 import type { Started } from "./identity.ts";
@@ -88,6 +91,18 @@ export async function startAuthorization(deps: AuthorizationDeps): Promise<Start
 
     broker = await startBroker({ config, store, audit, policy, ca, verifier: oauth.verifier, resumer: users.resumer, logger });
     stops.push(() => broker!.stop());
+
+    try {
+      const admin = startAdminSocket({
+        dataDir: store.dataDir,
+        areas: [users.adminArea, clientsAdminArea((id) => clients.registry.remove(id, "removed")), credentialsAdminArea((source, user) => broker!.revokeCredentials(source, user))],
+        logger,
+      });
+      stops.push(() => admin.stop());
+    } catch (err) {
+      // Serving matters more than the CLI path: say loudly that the writing CLI commands need serve stopped.
+      logger.error("admin socket unavailable: `sluice user`, `sluice client rm` and `sluice credentials revoke` will fail while serve runs", { error: err });
+    }
 
     let mtlsClose: (() => Promise<void>) | undefined;
     stops.push(async () => {

@@ -1,5 +1,6 @@
 /** Request reading and response helpers shared by the users area's routes, with limits on every input. */
 import { SluiceError } from "../errors/index.ts";
+import { BodyTooLarge, readCapped } from "../io/index.ts";
 
 export const PAGE_LIMITS = {
   /** A WebAuthn attestation is a few KB; forms on these pages are far smaller than this. */
@@ -25,7 +26,7 @@ export async function readForm(request: Request, maxBytes: number = PAGE_LIMITS.
   if (type !== "application/x-www-form-urlencoded") throw new BadRequest("the form must be sent as application/x-www-form-urlencoded", 415);
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new BadRequest(`the request body is larger than ${maxBytes} bytes`, 413);
-  const text = await readCapped(request, maxBytes);
+  const text = await readText(request, maxBytes);
   return parseParams(text);
 }
 
@@ -55,22 +56,12 @@ function decode(s: string): string {
   }
 }
 
-async function readCapped(request: Request, max: number): Promise<string> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new BadRequest(`the request body is larger than ${max} bytes`, 413);
-    }
-    chunks.push(value);
+async function readText(request: Request, max: number): Promise<string> {
+  try {
+    return new TextDecoder("utf-8", { fatal: false }).decode(await readCapped(request.body, max));
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? new BadRequest(`the request body is larger than ${max} bytes`, 413) : err;
   }
-  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
 }
 
 export function redirect(location: string, headers: Record<string, string> | [string, string][] = {}): Response {

@@ -2,7 +2,7 @@
  * Users of the authorization server (DESIGN §2 step 6, issue 5 items 3–4):
  * - `startUsers(...)`: the login, enrollment, account, consent pages and `/oauth2/authorize`
  *   (RouteModule), the `UserDirectory`, the `AuthorizationResumer` the broker's step resumes
- *   through, and the admin socket `sluice user` talks to while serve runs.
+ *   through, and the "users" AdminArea serve's admin socket (src/admin) offers to `sluice user`.
  * - `userDirectory(config, store)`: the `UserDirectory` on its own (for startOAuth, started first).
  * - `openUserAdmin(...)`: the same admin operations straight on an open store (CLI, serve stopped).
  * - `validateUserName`, `userSpiffeId`, `codeSubject`: the naming and token-subject rules.
@@ -15,8 +15,8 @@ import type { AuthorizationCodes, AuthorizationResumer, AuthorizationStep, Clien
 import type { RouteModule } from "../server/http.ts";
 import type { Store } from "../store/index.ts";
 import { UserAccounts } from "./accounts.ts";
-import { startAdminSocket, type AdminSocket } from "./admin/socket.ts";
-import { UserAdmin } from "./admin/operations.ts";
+import type { AdminArea } from "../admin/index.ts";
+import { UserAdmin, usersAdminArea, type AdminRequest } from "./admin/operations.ts";
 import { AuthorizationFlow } from "./authorize/flow.ts";
 import { Consents } from "./consents.ts";
 import { cookiePolicy } from "./cookies.ts";
@@ -33,9 +33,7 @@ import { Web } from "./web.ts";
 export { validateUserName, userSpiffeId, UserError, USER_NAME } from "./names.ts";
 export { codeSubject, PENDING_TTL_SECONDS } from "./authorize/flow.ts";
 export { relyingParty } from "./passkeys.ts";
-export { callAdminSocket } from "./admin/client.ts";
-export { ADMIN_FILES } from "./admin/socket.ts";
-export { UserAdmin, type AdminRequest, type EnrollmentLink, type UserSummary, type PasskeySummary, type ConsentSummary } from "./admin/operations.ts";
+export { UserAdmin, usersAdminArea, type AdminRequest, type EnrollmentLink, type UserSummary, type PasskeySummary, type ConsentSummary } from "./admin/operations.ts";
 
 export interface UsersDeps {
   readonly config: SluiceConfig;
@@ -53,8 +51,6 @@ export interface UsersDeps {
   readonly logger: Logger;
   /** Login and enrollment attempts per client address (default: a burst of 10, then 20 a minute). */
   readonly attemptLimit?: { readonly ratePerSecond: number; readonly burst: number };
-  /** Default true; tests that run several instances on one data dir turn it off. */
-  readonly adminSocket?: boolean;
 }
 
 export interface UsersService {
@@ -62,8 +58,8 @@ export interface UsersService {
   readonly directory: UserDirectory;
   readonly resumer: AuthorizationResumer;
   readonly admin: UserAdmin;
-  /** The admin socket's path (undefined when off). */
-  readonly adminSocketPath: string | undefined;
+  /** The "users" operations, for serve's admin socket (`startAdminSocket` in src/admin). */
+  readonly adminArea: AdminArea<AdminRequest>;
   /** Why passkeys cannot work with this issuer (an IP address host), if so. */
   readonly passkeyProblem: string | undefined;
   stop(): Promise<void>;
@@ -83,15 +79,6 @@ export async function startUsers(deps: UsersDeps): Promise<UsersService> {
   const flow = new AuthorizationFlow({ issuer: config.issuer, store, audit, logger, codes: deps.codes, consents: parts.consents, steps: stepsOf(deps.steps) });
   const admin = new UserAdmin({ issuer: config.issuer, audit, ...parts });
 
-  let socket: AdminSocket | undefined;
-  if (deps.adminSocket !== false) {
-    try {
-      socket = startAdminSocket(store.dataDir, admin, logger);
-    } catch (err) {
-      // Serving logins matters more than the CLI path: say loudly that `sluice user` needs serve stopped.
-      logger.error("admin socket unavailable: `sluice user` commands will fail while serve runs", { error: err });
-    }
-  }
   const sweep = setInterval(() => {
     try {
       sessions.sweep();
@@ -120,11 +107,10 @@ export async function startUsers(deps: UsersDeps): Promise<UsersService> {
     directory: parts.accounts,
     resumer: flow,
     admin,
-    adminSocketPath: socket?.path,
+    adminArea: usersAdminArea(admin),
     passkeyProblem: rp.problem,
     async stop() {
       clearInterval(sweep);
-      await socket?.stop();
     },
   };
 }

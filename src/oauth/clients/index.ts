@@ -10,9 +10,11 @@
  *   CallerContext of a request (socket address, peer certificates, attested SPIFFE ID).
  * - `publicAddressesOnly`, `specialUseReason`: the SSRF policy for fetched client documents.
  * - `clientsDb`, `registrationResponse`: the stored records (for `sluice client`).
+ * - `clientsAdminArea(remove)`: the "clients" operations for serve's admin socket (src/admin).
  */
 export { createClientRegistry, type ClientRegistryOptions, type ClientRegistryHandle } from "./create.ts";
 export { StoredClientRegistry, removeClient, type AuditSink } from "./registry.ts";
+export { clientsAdminArea, type ClientAdminRequest, type RemovedClient } from "./admin-area.ts";
 export { startMtlsListener, type MtlsListener, type MtlsListenerOptions } from "./mtls-listener.ts";
 export { attachCallerContext, callerContextFor, type AttestPeer, type RequestIpSource } from "./caller-context.ts";
 export { publicAddressesOnly, specialUseReason, type AddressPolicy } from "./address-policy.ts";

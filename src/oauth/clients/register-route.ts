@@ -9,6 +9,7 @@ import { callerContextFor, type AttestPeer, type RequestIpSource } from "./calle
 import { CLIENT_LIMITS } from "./limits.ts";
 import { registrationResponse } from "./records.ts";
 import type { StoredClientRegistry } from "./registry.ts";
+import { BodyTooLarge, readCapped } from "../../io/index.ts";
 
 export const REGISTRATION_PATH = "/oauth2/register";
 
@@ -49,24 +50,15 @@ async function readJsonObject(request: Request): Promise<Record<string, unknown>
   if (type !== "application/json") throw new OAuthError("invalid_client_metadata", "the registration request must be application/json (RFC 7591 §3.1)", { status: 415 });
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > CLIENT_LIMITS.maxMetadataBytes) throw tooLarge();
-  const reader = request.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > CLIENT_LIMITS.maxMetadataBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readCapped(request.body, CLIENT_LIMITS.maxMetadataBytes);
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? tooLarge() : err;
   }
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)));
+    body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
     throw new OAuthError("invalid_client_metadata", "the body is not valid JSON");
   }

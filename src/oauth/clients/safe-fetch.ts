@@ -9,6 +9,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { SluiceError } from "../../errors/index.ts";
 import { specialUseReason, type AddressPolicy } from "./address-policy.ts";
+import { BodyTooLarge, readCapped } from "../../io/index.ts";
 
 export interface FetchDocumentOptions {
   readonly allowAddress: AddressPolicy;
@@ -59,7 +60,7 @@ export async function fetchJsonDocument(target: string, options: FetchDocumentOp
     if (type !== "application/json" && !type.endsWith("+json")) throw new DocumentFetchError(`${target} is ${type || "untyped"}, not application/json`);
     const declared = Number(response.headers.get("content-length") ?? "0");
     if (declared > options.maxBytes) throw new DocumentFetchError(`${target} is larger than ${options.maxBytes} bytes`);
-    const text = await readCapped(response, options.maxBytes, target, signal);
+    const text = await readText(response, options.maxBytes, target, signal);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -91,26 +92,16 @@ async function resolveChecked(host: string, allow: AddressPolicy): Promise<strin
   return addresses[0]!;
 }
 
-async function readCapped(response: Response, max: number, target: string, signal: AbortSignal): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+async function readText(response: Response, max: number, target: string, signal: AbortSignal): Promise<string> {
+  let bytes: Uint8Array;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) throw new DocumentFetchError(`${target} is larger than ${max} bytes`);
-      chunks.push(value);
-    }
+    bytes = await readCapped(response.body, max);
   } catch (err) {
-    await reader.cancel().catch(() => {});
-    if (err instanceof DocumentFetchError) throw err;
+    if (err instanceof BodyTooLarge) throw new DocumentFetchError(`${target} is larger than ${max} bytes`);
     throw new DocumentFetchError(`reading ${target} failed: ${signal.aborted ? "timed out" : err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new DocumentFetchError(`${target} is not valid UTF-8`);
   }

@@ -6,6 +6,7 @@
  */
 import { OAuthError } from "../types.ts";
 import { OAUTH_LIMITS } from "./limits.ts";
+import { BodyTooLarge, readCapped } from "../../io/index.ts";
 
 export async function readForm(request: Request, limits = OAUTH_LIMITS): Promise<URLSearchParams> {
   if (request.method !== "POST") throw new OAuthError("invalid_request", "use POST (RFC 6749 §3.2)", { status: 405, headers: { allow: "POST" } });
@@ -15,7 +16,7 @@ export async function readForm(request: Request, limits = OAUTH_LIMITS): Promise
   const declared = request.headers.get("content-length");
   if (declared !== null && !(Number(declared) <= limits.maxFormBytes)) throw tooLarge(limits.maxFormBytes);
   // With a declared length (within the cap) the body is read at once; without, streamed and capped.
-  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request, limits.maxFormBytes);
+  const bytes = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readBody(request, limits.maxFormBytes);
   if (bytes.byteLength > limits.maxFormBytes) throw tooLarge(limits.maxFormBytes);
   return parseForm(utf8(bytes), limits);
 }
@@ -49,23 +50,12 @@ function decode(s: string): string {
   }
 }
 
-async function readCapped(request: Request, max: number): Promise<Uint8Array> {
-  const body = request.body;
-  if (!body) return new Uint8Array();
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(max);
-    }
-    chunks.push(value);
+async function readBody(request: Request, max: number): Promise<Uint8Array> {
+  try {
+    return await readCapped(request.body, max);
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? tooLarge(max) : err;
   }
-  return Buffer.concat(chunks);
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { FederationError } from "../errors.ts";
+import { BodyTooLarge, readCapped } from "../../io/index.ts";
 
 export interface ReadLimits {
   readonly maxBytes: number;
@@ -47,28 +48,14 @@ export async function fetchBundle(url: string, ca: string | undefined, limits: R
     await response.body?.cancel();
     throw new FederationError(`GET ${url}: body of ${declared} bytes exceeds the limit of ${limits.maxBytes}`);
   }
-  return await readCapped(response, url, limits.maxBytes);
+  return await readBody(response, url, limits.maxBytes);
 }
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Uint8Array> {
-  const reader = response.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+async function readBody(response: Response, url: string, maxBytes: number): Promise<Uint8Array> {
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw new FederationError(`GET ${url}: body exceeds the limit of ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
+    return await readCapped(response.body, maxBytes);
   } catch (err) {
-    if (err instanceof FederationError) throw err;
+    if (err instanceof BodyTooLarge) throw new FederationError(`GET ${url}: body exceeds the limit of ${maxBytes} bytes`);
     throw new FederationError(`GET ${url}: ${(err as Error).message}`, { cause: err });
   }
-  return new Uint8Array(Buffer.concat(chunks));
 }

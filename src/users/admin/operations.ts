@@ -1,8 +1,10 @@
 /**
- * What `sluice user …` can do, as one function per operation over the store. The CLI runs these
- * directly when it can open the store, or asks the running `sluice serve` to run them over the
- * admin socket (./socket.ts) when serve holds the store's lock: one code path either way.
+ * What `sluice user …` can do, as one function per operation over the store, and the "users"
+ * AdminArea that offers them. The CLI runs these directly when it can open the store, or asks the
+ * running `sluice serve` to run them over its admin socket (src/admin) when serve holds the
+ * store's lock: one code path either way.
  */
+import { requestObject, stringField, unknownOperation, type AdminArea } from "../../admin/index.ts";
 import type { AuditLog } from "../../audit/index.ts";
 import type { UserAccounts } from "../accounts.ts";
 import type { Consents } from "../consents.ts";
@@ -84,7 +86,7 @@ export class UserAdmin {
       case "consent-rm":
         return this.removeConsent(request.name, request.id);
       default:
-        throw new UserError("ERR_ADMIN_OP", `unknown operation ${JSON.stringify((request as { op: unknown }).op)}`);
+        throw unknownOperation((request as { op: unknown }).op);
     }
   }
 
@@ -152,15 +154,15 @@ export class UserAdmin {
   }
 }
 
+/** The "users" admin area (`POST /v1/users` on serve's admin socket). */
+export function usersAdminArea(admin: UserAdmin): AdminArea<AdminRequest> {
+  return { name: "users", parse: parseAdminRequest, run: (request) => admin.run(request) };
+}
+
 /** Checks an admin request received as JSON (the socket's input). */
 export function parseAdminRequest(value: unknown): AdminRequest {
-  if (typeof value !== "object" || value === null) throw new UserError("ERR_ADMIN_REQUEST", "the request must be a JSON object");
-  const v = value as Record<string, unknown>;
-  const str = (k: string, max = 256): string => {
-    const x = v[k];
-    if (typeof x !== "string" || x.length === 0 || x.length > max) throw new UserError("ERR_ADMIN_REQUEST", `"${k}" must be a non-empty string of at most ${max} characters`);
-    return x;
-  };
+  const v = requestObject(value);
+  const str = (k: string, max = 256): string => stringField(v, k, max);
   switch (v.op) {
     case "list":
       return { op: "list" };
@@ -175,6 +177,6 @@ export function parseAdminRequest(value: unknown): AdminRequest {
     case "consent-rm":
       return { op: v.op, name: str("name"), id: str("id", 4096) };
     default:
-      throw new UserError("ERR_ADMIN_OP", `unknown operation ${JSON.stringify(String(v.op).slice(0, 40))}`);
+      throw unknownOperation(v.op);
   }
 }

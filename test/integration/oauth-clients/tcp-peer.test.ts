@@ -17,10 +17,11 @@ function realPython(): string | undefined {
 }
 
 /** Listens on `host`, lets `spawn` connect, and returns what attestation says about the accepted socket plus the child's own pid. */
-async function attestChild(host: string, spawn: (port: number) => Bun.Subprocess): Promise<{ peer: ReturnType<typeof attestLoopbackPeer>; child: number }> {
+async function attestChild(host: string, spawn: (port: number) => Bun.Subprocess, opts: { waitForByte?: boolean } = {}): Promise<{ peer: ReturnType<typeof attestLoopbackPeer>; child: number }> {
   let server: Server | undefined;
+  // With waitForByte, the child says when it is ready (e.g. after forking) by sending one byte.
   const accepted = new Promise<Socket>((resolve) => {
-    server = createServer(resolve);
+    server = createServer((socket) => (opts.waitForByte ? socket.once("data", () => resolve(socket)) : resolve(socket)));
   });
   await new Promise<void>((resolve) => server!.listen(0, host, resolve));
   const port = (server!.address() as { port: number }).port;
@@ -65,8 +66,8 @@ describe("attestLoopbackPeer", () => {
     expect(attestLoopbackPeer({ remoteAddress: "192.0.2.1", remotePort: 5000, localPort: 443 })).toBeUndefined();
   });
   test.skipIf(!python)("a socket held by two processes (inherited across fork) is ambiguous: undefined", async () => {
-    const code = `import socket,os,sys; s=socket.create_connection(("127.0.0.1",PORT)); pid=os.fork(); sys.stdin.read() if pid else __import__("time").sleep(30)`;
-    const { peer } = await attestChild("127.0.0.1", (port) => Bun.spawn([python!, "-c", code.replace("PORT", String(port))], { stdin: "pipe" }));
+    const code = `import socket,os,sys; s=socket.create_connection(("127.0.0.1",PORT)); pid=os.fork(); s.send(b"f") if pid else None; sys.stdin.read() if pid else __import__("time").sleep(30)`;
+    const { peer } = await attestChild("127.0.0.1", (port) => Bun.spawn([python!, "-c", code.replace("PORT", String(port))], { stdin: "pipe" }), { waitForByte: true });
     expect(peer).toBeUndefined();
   });
 });

@@ -67,7 +67,7 @@ beforeAll(async () => {
   cleanups.push(() => clients.stop());
   const as = await startOAuth({ config, store, audit, policy: { current: () => snapshot }, ca, clients: clients.registry, users: directory, logger: silentLogger });
   cleanups.push(() => as.stop());
-  const users = await startUsers({ config, store, audit, clients: clients.registry, codes: as.codes, resources: as.resources, logger: silentLogger, adminSocket: false });
+  const users = await startUsers({ config, store, audit, clients: clients.registry, codes: as.codes, resources: as.resources, logger: silentLogger });
   cleanups.push(() => users.stop());
   const app = createHttpApp({ logger: silentLogger, modules: [...clients.routes, ...as.routes, ...users.routes] });
   app.listen({ hostname: "127.0.0.1", port });

@@ -1,7 +1,8 @@
 /**
  * `sluice user …` both ways: straight on the store when no server holds it, and through the admin
- * socket (<dataDir>/admin.sock + admin.token) while a server does (here the users service in this
- * test process, which holds the store's flock exactly as `sluice serve` does).
+ * socket (<dataDir>/admin.sock + admin.token) while a server does (here the users service and
+ * serve's admin socket in this test process, which holds the store's flock exactly as `sluice serve`
+ * does; test/integration/admin/ runs the same against a real `sluice serve`).
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -67,7 +68,7 @@ describe("sluice user while the server holds the store (admin socket)", () => {
     const h = await startUsersHarness();
     cleanups.push(() => h.close());
     const env = { SLUICE_DATA_DIR: h.config.dataDir, SLUICE_ISSUER: h.issuer, SLUICE_TRUST_DOMAIN: "example.org" };
-    const socket = h.users.adminSocketPath!;
+    const socket = h.adminSocketPath;
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     expect(statSync(join(h.config.dataDir, "admin.token")).mode & 0o777).toBe(0o600);
 

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startAdminSocket } from "../../../src/admin/index.ts";
 import { AuditLog } from "../../../src/audit/index.ts";
 import { loadConfig, type SluiceConfig } from "../../../src/config/index.ts";
 import { silentLogger } from "../../../src/log/index.ts";
@@ -25,6 +26,8 @@ export interface UsersHarness {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly users: UsersService;
+  /** Serve's admin socket with the users' operations, as `sluice serve` offers them. */
+  readonly adminSocketPath: string;
   readonly clients: MemoryClients;
   readonly codes: MemoryCodes;
   close(): Promise<void>;
@@ -43,6 +46,7 @@ export async function startUsersHarness(options: { steps?: AuthorizationStep[]; 
   const clients = new MemoryClients();
   const codes = new MemoryCodes();
   const users = await startUsers({ config, store, audit, clients, codes, resources: new MemoryResources([RESOURCE]), steps: options.steps ?? [], logger: silentLogger, ...(options.attemptLimit ? { attemptLimit: options.attemptLimit } : {}) });
+  const admin = startAdminSocket({ dataDir: config.dataDir, areas: [users.adminArea], logger: silentLogger });
   const app = createHttpApp({ logger: silentLogger, modules: users.routes });
   app.listen({ hostname: "127.0.0.1", port });
   return {
@@ -52,10 +56,12 @@ export async function startUsersHarness(options: { steps?: AuthorizationStep[]; 
     store,
     audit,
     users,
+    adminSocketPath: admin.path,
     clients,
     codes,
     async close() {
       await app.stop(true);
+      await admin.stop();
       await users.stop();
       await audit.close();
       await store.close();
