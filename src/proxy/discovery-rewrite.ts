@@ -94,7 +94,7 @@ export function discoveryRewriter(options: DiscoveryRewriterOptions): ResponseRe
         kind: "proxy.discovery.rewritten",
         decision: "info",
         ...(c.origin.workload ? { subject: c.origin.workload } : {}),
-        details: { service: c.service.name, path: pathOf(request.target), upstreamAuthorizationServers: Array.isArray(original) ? original.filter((s) => typeof s === "string").slice(0, 8) : [], pid: c.origin.pid },
+        details: { service: c.service.name, path: pathOf(request.target), upstreamIssuers: Array.isArray(original) ? original.filter((s) => typeof s === "string").slice(0, 8) : [], pid: c.origin.pid },
       });
       return { head: response, body: new TextEncoder().encode(JSON.stringify(rewritten)) };
     },

@@ -198,7 +198,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
         const origin = await options.attestExplicitClient!(client);
         if (!origin) return refuse(socket, "the connecting process could not be identified", { peer: `${client.remoteAddress}:${client.remotePort}` }, new ProxyError("ERR_PROXY_UNATTRIBUTED", "the connecting process could not be identified", 403));
         const resolved = services.at(target.host, target.port);
-        if (!resolved) return refuse(socket, "CONNECT target is not a Service", { destination: `${target.host}:${target.port}`, pid: origin.pid }, new ProxyError("ERR_PROXY_NO_SERVICE", `${target.host}:${target.port} is not a Service in policy`, 403));
+        if (!resolved) return refuse(socket, "CONNECT target is not a Service", { destination: `${target.host}:${target.port}`, pid: origin.pid, ...(origin.workload ? { workload: origin.workload } : {}) }, new ProxyError("ERR_PROXY_NO_SERVICE", `${target.host}:${target.port} is not a Service in policy`, 403));
         if (origin.workload) {
           const decision = options.policy.current().decideEgress(origin.workload, { host: target.host, port: target.port });
           if (decision.verdict === "deny") return refuse(socket, "policy denies this destination", { destination: `${target.host}:${target.port}`, workload: origin.workload }, new ProxyError("ERR_PROXY_NO_SERVICE", `policy does not allow ${origin.workload} to reach ${target.host}:${target.port}`, 403));

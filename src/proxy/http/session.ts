@@ -96,6 +96,11 @@ export class HttpSession implements UpstreamOwner {
 
   onClientClose(): void {
     if (this.#phase === "closed") return;
+    // A request the agent gave up on (an SSE stream it closed) still counts; 499 if no response head came yet (nginx's code).
+    if (this.#phase === "exchange") {
+      if (!this.#respParsed) this.#respStatus = 499;
+      this.#observe();
+    }
     this.#phase = "closed";
     this.out.markClosed();
     this.#up?.close();
