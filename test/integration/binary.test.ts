@@ -70,6 +70,14 @@ describe("dist/sluice alone in an empty directory", () => {
     const s = await startServe({ binary, dirs });
     try {
       expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      // The authorization server and the passkey pages are in the binary too (@simplewebauthn/server
+      // needs the Reflect polyfill loaded first, which only a compiled bundle gets wrong).
+      const metadata = (await (await fetch(`${s.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string; code_challenge_methods_supported: string[] };
+      expect(metadata.issuer).toBe(s.url.replace("127.0.0.1", "localhost"));
+      expect(metadata.code_challenge_methods_supported).toEqual(["S256"]);
+      const login = await fetch(`${s.url}/login`);
+      expect(login.status).toBe(200);
+      expect(await login.text()).toContain("Sign in with a passkey");
       expect(await s.stop()).toBe(0);
       expect(existsSync(join(dirs.dataDir, "store", "data.mdb"))).toBe(true);
       expect(existsSync(join(dirs.dir, "from-dotenv"))).toBe(false);
