@@ -5,8 +5,9 @@
  * - fork: a new thread group created by a classified process inherits its entry (flags =
  *   INHERITED), so an agent cannot escape its allowlist by spawning curl. A new group from an
  *   unclassified parent gets no entry (any stale entry for a reused tgid is deleted).
- * - exec: the new executable's (inode, dev) is looked up in the ACTIVE generation's exe_class
- *   map; a hit classifies the process (flags = EXE), a miss keeps what it had (flags = INHERITED).
+ * - exec: the new executable's (inode, dev) and the task's new effective uid/gid are looked up in
+ *   the ACTIVE generation's exe_class map (see exe_classify); a hit classifies the process
+ *   (flags = EXE), a miss keeps what it had (flags = INHERITED).
  *   Every exec is reported: userspace attests (uid, sha256, cgroup, …) and may overwrite the
  *   entry (flags = REFINED). The kernel never waits for it.
  * - exit: when the whole thread group is gone (signal->live == 0) the entry is deleted.
@@ -63,30 +64,81 @@ int BPF_PROG(sluice_on_fork, struct task_struct *parent, struct task_struct *chi
 	return 0;
 }
 
+/* One exe_class lookup; keeps the lowest-rank hit in *best. */
+static __always_inline void exe_lookup(void *exe_class, struct sluice_exe_key *key, struct sluice_exe_class *best, bool *found)
+{
+	struct sluice_exe_class *v = bpf_map_lookup_elem(exe_class, key);
+	if (v && (!*found || v->rank < best->rank)) {
+		*best = *v;
+		*found = true;
+	}
+}
+
+/*
+ * Every key shape a selector entry the kernel decides can have: (this inode | any executable) ×
+ * (this euid | any) × (this egid | any), except (any, any, any). The lowest rank among the hits is
+ * the entry identity matching would pick (userspace computed the ranks), so several workloads
+ * claiming one inode, or one inode for different uids, resolve as in userspace.
+ */
+static __always_inline bool exe_classify(void *exe_class, __u64 ino, __u32 dev, __u32 euid, __u32 egid, struct sluice_exe_class *best)
+{
+	bool found = false;
+	struct sluice_exe_key key = {};
+	key.ino = ino;
+	key.dev = dev;
+	key.uid = euid;
+	key.gid = egid;
+	exe_lookup(exe_class, &key, best, &found);
+	key.gid = SLUICE_EXE_ANY_ID;
+	exe_lookup(exe_class, &key, best, &found);
+	key.uid = SLUICE_EXE_ANY_ID;
+	key.gid = egid;
+	exe_lookup(exe_class, &key, best, &found);
+	key.gid = SLUICE_EXE_ANY_ID;
+	exe_lookup(exe_class, &key, best, &found);
+	key.ino = 0;
+	key.dev = 0;
+	key.uid = euid;
+	key.gid = egid;
+	exe_lookup(exe_class, &key, best, &found);
+	key.gid = SLUICE_EXE_ANY_ID;
+	exe_lookup(exe_class, &key, best, &found);
+	key.uid = SLUICE_EXE_ANY_ID;
+	key.gid = egid;
+	exe_lookup(exe_class, &key, best, &found);
+	return found;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sluice_on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	struct sluice_exe_key key = {};
-	key.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
-	key.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	__u64 ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	__u32 dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	/* The exec's credentials are committed by now (begin_new_exec → commit_creds): a setuid
+	 * executable's new euid counts, as /proc/PID/status shows it to userspace afterwards. kuid
+	 * values are the ids of the initial user namespace, where sluice reads /proc (the policy
+	 * schema caps ids at 4294967294, so none is SLUICE_EXE_ANY_ID). */
+	__u32 euid = BPF_CORE_READ(p, cred, euid.val);
+	__u32 egid = BPF_CORE_READ(p, cred, egid.val);
 
 	__u32 generation = 0;
-	__u32 *hit = NULL;
+	struct sluice_exe_class best = {};
+	bool hit = false;
 	struct sluice_state *st = sluice_state_get();
 	if (st) {
 		__u32 slot = st->active_slot & 1;
 		generation = st->generation;
-		void *exe_class = bpf_map_lookup_elem(&exe_outer, &slot);
+		void *exe_class = bpf_map_lookup_elem(&exe_class_outer, &slot);
 		if (exe_class)
-			hit = bpf_map_lookup_elem(exe_class, &key);
+			hit = exe_classify(exe_class, ino, dev, euid, egid, &best);
 	}
 
 	struct sluice_proc *cur = bpf_map_lookup_elem(&procs, &tgid);
 	__u32 workload = 0, flags = 0;
 	if (hit) {
 		struct sluice_proc np = {
-			.workload = *hit,
+			.workload = best.workload,
 			.flags = SLUICE_PROC_EXE,
 			.start_time_ns = BPF_CORE_READ(p, start_boottime),
 		};
@@ -114,8 +166,8 @@ int BPF_PROG(sluice_on_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	e->workload = workload;
 	e->proc_flags = flags;
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->exe_ino = key.ino;
-	e->exe_dev = key.dev;
+	e->exe_ino = ino;
+	e->exe_dev = dev;
 	e->generation = generation;
 	bpf_ringbuf_submit(e, 0);
 	return 0;

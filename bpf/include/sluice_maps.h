@@ -83,7 +83,7 @@ struct sluice_exe_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SLUICE_EXE_MAX);
 	__uint(key_size, sizeof(struct sluice_exe_key));
-	__uint(value_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct sluice_exe_class));
 };
 
 struct {
@@ -91,7 +91,7 @@ struct {
 	__uint(max_entries, SLUICE_SLOTS);
 	__type(key, __u32);
 	__array(values, struct sluice_exe_inner);
-} exe_outer SEC(".maps");
+} exe_class_outer SEC(".maps");
 
 /* Decisions (deny/audit) and process events; see struct sluice_event. */
 struct {

@@ -135,14 +135,32 @@ struct sluice_workload {
 };
 _Static_assert(sizeof(struct sluice_workload) == 8, "sluice_workload size");
 
-/* ---- executables (inner hash of exe_outer, value: __u32 workload id) -------------------------- */
+/* ---- exec-time classification (inner hash of exe_class_outer) ------------------------------- */
+
+/*
+ * A selector entry the kernel decides alone at exec: executable (inode, dev) and/or the task's
+ * EFFECTIVE uid and gid after the exec (cred->euid/egid, what `process:uid`/`process:gid` match in
+ * userspace). A key field the entry does not constrain holds the wildcard: ino = 0 and dev = 0 for
+ * "any executable" (uid/gid-only entries), SLUICE_EXE_ANY_ID for uid/gid. At exec the program looks
+ * up every combination of (this inode | any) × (this euid | any) × (this egid | any) but
+ * (any, any, any), and the hit with the lowest rank wins.
+ */
+#define SLUICE_EXE_ANY_ID 0xffffffffu /* (uid_t)-1 is never a valid id */
 
 struct sluice_exe_key {
-	__u64 ino; /* inode number of the executable (bprm->file->f_inode->i_ino) */
-	__u32 dev; /* kernel dev_t of its filesystem (i_sb->s_dev: major << 20 | minor, NOT stat's st_dev encoding) */
+	__u64 ino; /* inode number of the executable (bprm->file->f_inode->i_ino); 0 = any */
+	__u32 dev; /* kernel dev_t of its filesystem (i_sb->s_dev: major << 20 | minor, NOT stat's st_dev encoding); 0 = any */
+	__u32 uid; /* effective uid after exec, or SLUICE_EXE_ANY_ID */
+	__u32 gid; /* effective gid after exec, or SLUICE_EXE_ANY_ID */
 	__u32 pad; /* zero */
 };
-_Static_assert(sizeof(struct sluice_exe_key) == 16, "sluice_exe_key size");
+_Static_assert(sizeof(struct sluice_exe_key) == 24, "sluice_exe_key size");
+
+struct sluice_exe_class {
+	__u32 workload; /* workload id the process becomes */
+	__u32 rank;     /* lower wins among several hits: identity matching's order (more strong keys, more keys, smallest SPIFFE ID), computed by userspace */
+};
+_Static_assert(sizeof(struct sluice_exe_class) == 8, "sluice_exe_class size");
 
 /* ---- per-CPU counters (map `counters`, PERCPU_ARRAY of __u64, index enum sluice_counter) ------ */
 
@@ -153,7 +171,7 @@ enum sluice_counter {
 	SLUICE_CNT_EVENTS_DROPPED = 3, /* ring buffer full: an event was lost */
 	SLUICE_CNT_NO_POLICY = 4,      /* no workloads map / no entry for workload 0 in the active slot: allowed (unmanaged) */
 	SLUICE_CNT_PROCS_FULL = 5,     /* `procs` update failed (full): a child could not inherit its classification */
-	SLUICE_CNT_EXEC_CLASSIFIED = 6,/* exec matched exe_class */
+	SLUICE_CNT_EXEC_CLASSIFIED = 6,/* exec matched exe_class (by inode and/or effective uid/gid) */
 	SLUICE_CNT_FORK_INHERITED = 7, /* fork copied a classification */
 	SLUICE_CNT_REDIRECTED = 8,     /* TCP connect rewritten to the proxy (REDIRECT range) */
 	SLUICE_CNT_REDIRECT_FAILED = 9,/* REDIRECT match refused: no proxy configured, or the per-socket record could not be stored */

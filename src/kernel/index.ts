@@ -19,6 +19,7 @@ export {
   CODECS,
   COUNTERS,
   EVENT_TYPES,
+  EXE_ANY_ID,
   HOOKS,
   INGRESS_VERDICTS,
   LIMITS,
@@ -35,7 +36,7 @@ export {
   splitKernelDev,
   toKernelDev,
 } from "./layout.ts";
-export type { ExeKey, IngressKey, LpmKey, MapCodec, MapName, OrigDstKey, PortRangeValue, ProxyAddress, RuleValue, SluiceEvent, SluiceProc, SluiceRedirect, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
+export type { ExeClass, ExeKey, IngressKey, LpmKey, MapCodec, MapName, OrigDstKey, PortRangeValue, ProxyAddress, RuleValue, SluiceEvent, SluiceProc, SluiceRedirect, SluiceState, StructLayout, WorkloadValue } from "./layout.ts";
 // - redirect: `lookupOriginalDestination(origDst, {localPort, family})` → the original destination
 //   and process facts of a connection the kernel redirected to the proxy.
 export { decodeOriginalDestination, lookupOriginalDestination } from "./original-destination.ts";
@@ -48,10 +49,12 @@ export {
   InMemoryWorkloadIds,
   KernelCompileError,
   simulateKernelDecision,
+  simulateExecClassification,
   UNMANAGED,
 } from "./compile/index.ts";
 export type {
   ExeEntry,
+  ExecFacts,
   ExeStat,
   KernelCompileOptions,
   KernelPolicy,

@@ -72,7 +72,7 @@ export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> =
 };
 
 /** Pin names under /sys/fs/bpf/sluice/ (= the map names in sluice.bpf.o). */
-export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_outer", "events", "counters", "redir_cookie", "orig_dst", "sock_wl", "ingress4_outer", "ingress6_outer"] as const;
+export const MAP_NAMES = ["procs", "state", "rules_v4_outer", "rules_v6_outer", "workloads_outer", "exe_class_outer", "events", "counters", "redir_cookie", "orig_dst", "sock_wl", "ingress4_outer", "ingress6_outer"] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 
 // ---- structs --------------------------------------------------------------------------------
@@ -277,20 +277,51 @@ export const sluiceWorkload = layout<WorkloadValue>(
   (d) => ({ flags: d.getUint32(0, LE) }),
 );
 
+/** SLUICE_EXE_ANY_ID: an exe_class key's uid/gid the entry does not constrain ((uid_t)-1, never a real id). */
+export const EXE_ANY_ID = 0xffffffff;
+
+/**
+ * exe_class key. `ino` 0n with `dev` 0 = any executable; `uid`/`gid` undefined = any (encoded as
+ * EXE_ANY_ID). uid/gid are the EFFECTIVE ids after the exec.
+ */
 export interface ExeKey {
   readonly ino: bigint;
   /** Kernel dev_t (see toKernelDev). */
   readonly dev: number;
+  readonly uid?: number;
+  readonly gid?: number;
 }
 export const sluiceExeKey = layout<ExeKey>(
   "sluice_exe_key",
-  16,
-  [["ino", 8], ["dev", 4], ["pad", 4]],
+  24,
+  [["ino", 8], ["dev", 4], ["uid", 4], ["gid", 4], ["pad", 4]],
   (v, d) => {
     d.setBigUint64(0, v.ino, LE);
     d.setUint32(8, v.dev, LE);
+    d.setUint32(12, v.uid ?? EXE_ANY_ID, LE);
+    d.setUint32(16, v.gid ?? EXE_ANY_ID, LE);
   },
-  (d) => ({ ino: d.getBigUint64(0, LE), dev: d.getUint32(8, LE) }),
+  (d) => {
+    const uid = d.getUint32(12, LE);
+    const gid = d.getUint32(16, LE);
+    return { ino: d.getBigUint64(0, LE), dev: d.getUint32(8, LE), ...(uid !== EXE_ANY_ID ? { uid } : {}), ...(gid !== EXE_ANY_ID ? { gid } : {}) };
+  },
+);
+
+/** exe_class value: the workload, and its rank among several hits (lower wins). */
+export interface ExeClass {
+  readonly workload: number;
+  readonly rank: number;
+}
+export const sluiceExeClass = layout<ExeClass>(
+  "sluice_exe_class",
+  8,
+  [["workload", 4], ["rank", 4]],
+  (v, d) => {
+    d.setUint32(0, v.workload >>> 0, LE);
+    d.setUint32(4, v.rank >>> 0, LE);
+  },
+  (d) => ({ workload: d.getUint32(0, LE), rank: d.getUint32(4, LE) }),
 );
 
 export interface SluiceEvent {
@@ -467,7 +498,7 @@ export const sluiceIngressV6 = ingressKey("sluice_ingress_v6", 16);
 
 /** Every struct of the header by its C name (the layout test walks this). */
 export const STRUCTS: Readonly<Record<string, StructLayout<never>>> = Object.fromEntries(
-  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceEvent, sluiceRedirect, sluiceOrigdstKey, sluiceIngressV4, sluiceIngressV6].map((s) => [s.name, s as StructLayout<never>]),
+  [sluiceProc, sluiceState, sluiceLpmV4, sluiceLpmV6, sluicePortRange, sluiceRule, sluiceWorkload, sluiceExeKey, sluiceExeClass, sluiceEvent, sluiceRedirect, sluiceOrigdstKey, sluiceIngressV4, sluiceIngressV6].map((s) => [s.name, s as StructLayout<never>]),
 );
 
 // ---- map codecs -----------------------------------------------------------------------------
@@ -499,8 +530,8 @@ export const CODECS = {
   rulesV6: codec(sluiceLpmV6, sluiceRule),
   /** Inner map of workloads_outer: workload id → flags. */
   workloads: codec(u32Layout, sluiceWorkload),
-  /** Inner map of exe_outer: (ino, dev) → workload id. */
-  exe: codec(sluiceExeKey, u32Layout),
+  /** Inner map of exe_class_outer: (ino, dev, euid, egid; wildcards) → (workload, rank). */
+  exe: codec(sluiceExeKey, sluiceExeClass),
   /** counters (per CPU: the wrapper reads valueSize × nCPU bytes). */
   counters: codec(u32Layout, u64Layout),
   /** redir_cookie: socket cookie → redirect record (written by connect4/6). */

@@ -45,6 +45,9 @@ const pinDir = "/sys/fs/bpf/sluice-guest";
 let cgroup = "";
 let tmp = "";
 let agent = "";
+/** A bash copy selected by path AND uid (65534): decided by the exec tracepoint from the task's credentials. */
+let uidAgent = "";
+const UID_AGENT_UID = 65534;
 let kernel: AttachedKernel | undefined;
 let reader: RingBufferReader | undefined;
 const events: SluiceEvent[] = [];
@@ -80,6 +83,16 @@ const policyText = (agentPath: string) =>
     `  addresses: [{address: 127.0.0.2, port: ${svcPort}}]`,
     "  labels: {app: api}",
     "  tls: intercept",
+    "---",
+    "apiVersion: sluice/v1alpha1",
+    "kind: WorkloadIdentity",
+    "metadata: {name: uid-agent}",
+    "spec:",
+    "  workloadID: uid-agent",
+    `  selectors: [{process:binary:path: ${uidAgent}, process:uid: ${UID_AGENT_UID}}]`,
+    "  egress:",
+    "    - cidr: 127.0.0.1/32",
+    `      ports: [${portA}]`,
     "",
   ].join("\n");
 
@@ -129,6 +142,10 @@ beforeAll(async () => {
   agent = join(tmp, "agent-bash");
   copyFileSync("/bin/bash", agent);
   chmodSync(agent, 0o755);
+  chmodSync(tmp, 0o755); // uid 65534 runs uidAgent
+  uidAgent = join(tmp, "uid-agent-bash");
+  copyFileSync("/bin/bash", uidAgent);
+  chmodSync(uidAgent, 0o755);
   for (const hostname of ["127.0.0.1", "127.0.0.1", "::1"]) {
     listeners.push(Bun.listen({ hostname, port: 0, socket: { data() {}, open() {} } }) as unknown as { stop(force?: boolean): void; port: number });
   }
@@ -151,7 +168,8 @@ beforeAll(async () => {
   if (!built.snapshot) throw new Error(built.diagnostics.map((d) => d.message).join("\n"));
   const proxyPort = (proxy.address() as { port: number }).port;
   const compiled = compileKernelPolicy(built.snapshot, { ids, resolve: () => undefined, statExe, proxy: proxyTarget(`127.0.0.1:${proxyPort}`)! });
-  expect(compiled.exe.map((e) => e.paths[0])).toEqual([agent]);
+  expect(compiled.exe.map((e) => e.paths[0]).sort()).toEqual([agent, uidAgent].sort());
+  expect(compiled.exe.find((e) => e.paths[0] === uidAgent)?.uid).toBe(UID_AGENT_UID);
   applyGeneration(kernel, compiled);
 }, 60_000);
 
@@ -254,4 +272,11 @@ describe.skipIf(skip !== "")(`sluice on the stock Debian kernel (${release()})`,
       counters.close();
     }
   });
+
+  test("path + uid is decided at exec on 6.1 too: the copy run by uid 65534 is that workload, run by root it is not", async () => {
+    const asUser = await inCgroup(["setpriv", "--reuid", String(UID_AGENT_UID), "--regid", String(UID_AGENT_UID), "--clear-groups", uidAgent, "-c", PROBE, "probe", tcp("127.0.0.1", portA), tcp("127.0.0.1", portB)]);
+    expect(parseProbe(asUser.out).results).toEqual({ [tcp("127.0.0.1", portA)]: "ok", [tcp("127.0.0.1", portB)]: "EPERM" });
+    const asRoot = await probe(uidAgent, [tcp("127.0.0.1", portB)]);
+    expect(asRoot.results).toEqual({ [tcp("127.0.0.1", portB)]: "ok" });
+  }, 60_000);
 });

@@ -8,7 +8,7 @@
  */
 import { statExe } from "../../src/kernel/compile/stat-exe.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileKernelPolicy, InMemoryWorkloadIds, type KernelPolicy } from "../../src/kernel/compile/index.ts";
@@ -18,7 +18,7 @@ import { buildPolicy } from "../../src/policy/index.ts";
 import { produceBpfObjects } from "../../scripts/build-bpf.ts";
 import { attachTracing, closeFd, RingbufTap } from "./support/bpf-sys.ts";
 import { bpftool, bpftoolPath, counters, flip, loadAll, procsTgids, writeGeneration } from "./support/bpftool.ts";
-import { makeCgroup, probe, removeCgroup, runInCgroup, type Attempt } from "./support/cgroup-run.ts";
+import { makeCgroup, probe, PROBE_PY, removeCgroup, runInCgroup, type Attempt } from "./support/cgroup-run.ts";
 
 const HOOK_TYPES = ["connect4", "connect6", "sendmsg4", "sendmsg6"] as const;
 const TD = "sluice.test";
@@ -31,6 +31,7 @@ function skipReason(): string | undefined {
   if (!findCgroupV2Mount()) return "no cgroup v2 mount";
   if (!Bun.which("python3")) return "python3 not found";
   if (!Bun.which("curl")) return "curl not found (apt-get install curl)";
+  if (!existsSync("/usr/bin/python3")) return "/usr/bin/python3 not found (the uid tests run it as other users)";
   return undefined;
 }
 const reason = skipReason();
@@ -240,6 +241,86 @@ describe.skipIf(reason !== undefined)("sluice.bpf.o in a real cgroup", () => {
     expect(pull().some((e) => e.type === EVENT_TYPES.CONNECT && e.workload === 0 && e.generation === 2)).toBe(true);
     flip(maps, 0, 1);
     expect(await probe(cg, python, [v4(portA), v4(portB)], agent)).toEqual(["ok", "EPERM"]);
+  });
+
+  describe("exec-time classification by binary path AND effective uid/gid, or uid alone (no userspace involved)", () => {
+    const BY_PATH_UID = 65534; // alice-py run by this euid is "alice"
+    const BY_PATH_GID = 65531; // … or by this egid
+    const BY_UID = 65533; // any executable run by this uid is "byuid"
+    let alicePy = "";
+    let py = ""; // a python other uids can run (python3 on PATH may live under /root, e.g. pyenv's)
+    let k3: KernelPolicy;
+    const spiffe = (name: string) => ids.idFor(`spiffe://${TD}/${name}`);
+    /**
+     * In the cgroup, a python launcher switches credentials (`all`: real, effective and saved;
+     * else the effective ids only), then execs `exe`, which at once runs the probe in a forked
+     * python3 child: the kernel must have classified `exe` at its exec.
+     */
+    const runAs = async (cred: { uid?: number; gid?: number; all?: boolean }, exe: string, attempts: readonly Attempt[]) => {
+      const child = `import subprocess, sys\nsys.exit(subprocess.run([${JSON.stringify(py)}, "-c", ${JSON.stringify(PROBE_PY)}, ${JSON.stringify(JSON.stringify(attempts))}]).returncode)`;
+      const g = cred.gid ?? 0;
+      const u = cred.uid ?? 0;
+      const launch = `import os, sys\nos.setgroups([])\n${cred.all ? `os.setgid(${g}); os.setuid(${u})` : `os.setegid(${g}); os.seteuid(${u})`}\nos.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2]])`;
+      const r = await runInCgroup(cg, [py, "-c", launch, exe, child]);
+      if (r.code !== 0) throw new Error(`runAs failed (exit ${r.code}): ${r.stderr}`);
+      return { verdicts: JSON.parse(r.stdout) as string[], pid: r.pid };
+    };
+
+    beforeAll(() => {
+      chmodSync(tmp, 0o755); // the other uids must reach the copies
+      py = realpathSync("/usr/bin/python3");
+      alicePy = join(tmp, "alice-py");
+      copyFileSync(py, alicePy);
+      chmodSync(alicePy, 0o755);
+      k3 = compile(
+        [
+          host("  unmanaged: allow\n  alwaysAllow: []\n"),
+          wi("agent", agent, "enforce", `    - cidr: 127.0.0.1/32\n      ports: [${portA}]\n`),
+          `apiVersion: sluice/v1alpha1\nkind: WorkloadIdentity\nmetadata: {name: alice}\nspec:\n  workloadID: alice\n  selectors:\n    - {process:binary:path: ${alicePy}, process:uid: ${BY_PATH_UID}}\n    - {process:binary:path: ${alicePy}, process:gid: [${BY_PATH_GID}]}\n  egress:\n    - cidr: 127.0.0.1/32\n      ports: [${portA}]\n`,
+          wi("anyone", alicePy, "enforce", "    - cidr: 10.0.0.0/8\n"),
+          `apiVersion: sluice/v1alpha1\nkind: WorkloadIdentity\nmetadata: {name: byuid}\nspec:\n  workloadID: byuid\n  selectors: [{process:uid: ${BY_UID}}]\n  egress:\n    - cidr: 127.0.0.1/32\n      ports: [${portB}]\n`,
+        ].join("---\n"),
+      );
+      expect(k3.userspaceSelectors).toEqual([]);
+      writeGeneration(pinDir, maps, 1, k3);
+      flip(maps, 1, 3);
+    });
+    afterAll(() => flip(maps, 0, 1));
+
+    test("path + euid: the agent's child connecting at once is denied (EPERM), with no userspace to refine", async () => {
+      const r = await runAs({ uid: BY_PATH_UID, gid: BY_PATH_UID }, alicePy, [v4(portA), v4(portB)]);
+      expect(r.verdicts).toEqual(["ok", "EPERM"]);
+      const exec = pull().find((e) => e.type === EVENT_TYPES.EXEC && e.tgid === r.pid && e.comm === "alice-py");
+      // Classified by the EFFECTIVE uid (what process:uid matches); the event's uid is the real one (0).
+      expect(exec).toMatchObject({ workload: spiffe("alice"), procFlags: PROC_FLAGS.EXE, uid: 0 });
+      const deny = pull().find((e) => e.type === EVENT_TYPES.CONNECT && e.dport === portB && e.workload === spiffe("alice"));
+      expect(deny).toMatchObject({ verdict: VERDICTS.DENY, procFlags: PROC_FLAGS.INHERITED });
+    });
+
+    test("path + egid classifies too; real and effective ids switched together work the same", async () => {
+      expect((await runAs({ gid: BY_PATH_GID }, alicePy, [v4(portA), v4(portB)])).verdicts).toEqual(["ok", "EPERM"]);
+      expect((await runAs({ uid: BY_PATH_UID, gid: BY_PATH_UID, all: true }, alicePy, [v4(portA), v4(portB)])).verdicts).toEqual(["ok", "EPERM"]);
+    });
+
+    test("the same binary run by another uid is not that workload: the path-only entry (fewer keys) wins", async () => {
+      // root: only "anyone" (path) matches → nothing on loopback is allowed.
+      const r = await runAs({}, alicePy, [v4(portA), v4(portB)]);
+      expect(r.verdicts).toEqual(["EPERM", "EPERM"]);
+      expect(pull().find((e) => e.type === EVENT_TYPES.EXEC && e.tgid === r.pid && e.comm === "alice-py")?.workload).toBe(spiffe("anyone"));
+    });
+
+    test("uid alone classifies any executable at exec; a tie with a path entry goes to the smallest SPIFFE ID", async () => {
+      // The plain python3 run as BY_UID: "byuid" (only portB).
+      const byUid = await runAs({ uid: BY_UID, gid: BY_UID, all: true }, py, [v4(portA), v4(portB)]);
+      expect(byUid.verdicts).toEqual(["EPERM", "ok"]);
+      // alice-py run as BY_UID: "anyone" (path, 1 key) and "byuid" (uid, 1 key) tie; spiffe://…/anyone < …/byuid.
+      const tie = await runAs({ uid: BY_UID, gid: BY_UID, all: true }, alicePy, [v4(portA), v4(portB)]);
+      expect(pull().find((e) => e.type === EVENT_TYPES.EXEC && e.tgid === tie.pid && e.comm === "alice-py")?.workload).toBe(spiffe("anyone"));
+      // Its python3 child matches "byuid" itself: its own match wins over what it inherited (as in userspace's classify).
+      expect(tie.verdicts).toEqual(["EPERM", "ok"]);
+      // The plain python3 run by an unlisted uid stays unmanaged.
+      expect((await runAs({ uid: BY_PATH_UID, gid: BY_PATH_UID, all: true }, py, [v4(portA), v4(portB)])).verdicts).toEqual(["ok", "ok"]);
+    });
   });
 
   test("classifications end with their processes", () => {

@@ -6,7 +6,8 @@
  * everything. Pins and cgroups are the test's own and are removed after.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cgroupV2Root, detachAll } from "../../src/kernel/index.ts";
 import { makeTempDirs, startServe, type ServeProcess } from "../support/serve-process.ts";
@@ -22,6 +23,10 @@ const cgroup = join(skip ? "/nonexistent" : cgroupV2Root(), `sluice-test-${id}`)
 const pinDir = `/sys/fs/bpf/sluice-test-${id}`;
 const python = skip ? "/usr/bin/python3" : realPython();
 const agent = join(dirs.dir, "bin", "agent-python");
+/** A copy of the system python (other uids can run it) selected by path AND uid: "claude run by alice". */
+const uidDir = mkdtempSync(join(tmpdir(), "sluice-kernel-uid-"));
+const uidAgent = join(uidDir, "uid-agent");
+const UID_AGENT_UID = 65534;
 const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir };
 const listeners: { stop(): void }[] = [];
 let allowedPort = 0;
@@ -51,6 +56,13 @@ beforeAll(async () => {
   allowedPort = (listeners[0] as unknown as { port: number }).port;
   otherPort = (listeners[1] as unknown as { port: number }).port;
   writeFileSync(join(dirs.policyDir, "agent.yaml"), policy(allowedPort));
+  chmodSync(uidDir, 0o755);
+  copyFileSync(realpathSync("/usr/bin/python3"), uidAgent);
+  chmodSync(uidAgent, 0o755);
+  writeFileSync(
+    join(dirs.policyDir, "uid-agent.yaml"),
+    `apiVersion: sluice/v1alpha1\nkind: WorkloadIdentity\nmetadata: {name: uid-agent}\nspec:\n  workloadID: uid-agent\n  selectors:\n    - {process:binary:path: ${uidAgent}, process:uid: ${UID_AGENT_UID}}\n  egress:\n    - cidr: 127.0.0.1/32\n      ports: [${allowedPort}]\n`,
+  );
   serve = await startServe({ dirs, env });
   await applied(serve, 0);
 }, 60_000);
@@ -61,6 +73,7 @@ afterAll(async () => {
   detachAll(pinDir);
   for (const l of listeners) l.stop();
   await removeCgroup(cgroup);
+  rmSync(uidDir, { recursive: true, force: true });
 });
 
 describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real processes)", () => {
@@ -80,6 +93,21 @@ describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real proce
   test("a child the agent spawns (a plain python3) inherits its workload", async () => {
     const child = `import subprocess, sys\nr = subprocess.run(["${python}", "-c", ${JSON.stringify(connect("127.0.0.1", otherPort))}], capture_output=True, text=True)\nprint(r.stdout.strip())`;
     expect(await inCgroup(agent, child)).toBe("EPERM");
+  });
+
+  test("path + uid (the agent run by its uid) is decided in the kernel at exec: a child connecting at once gets EPERM; run by root it is not that workload", async () => {
+    // setpriv switches to the uid, then execs the agent, which at once runs a plain python3 child
+    // that connects: no sleep anywhere, so userspace refinement (on the EXEC event) cannot be what
+    // classified it in time.
+    const asUser = async (uid: number, port: number) => {
+      const child = `import subprocess\nr = subprocess.run(["/usr/bin/python3", "-c", ${JSON.stringify(connect("127.0.0.1", port))}], capture_output=True, text=True)\nprint(r.stdout.strip() or r.stderr.strip())`;
+      const p = Bun.spawn(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec setpriv --reuid "$1" --regid "$1" --clear-groups "$2" -c "$3"', cgroup, String(uid), uidAgent, child], { stdout: "pipe", stderr: "pipe" });
+      const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return (out.trim() || err.trim()).split("\n").at(-1)!;
+    };
+    expect(await asUser(UID_AGENT_UID, otherPort)).toBe("EPERM");
+    expect(await asUser(UID_AGENT_UID, allowedPort)).toBe("ok");
+    expect(await asUser(0, otherPort)).toBe("ok"); // root: unmanaged
   });
 
   test("denials are audited with the workload's SPIFFE ID, and sluice kernel status shows the attachment", async () => {

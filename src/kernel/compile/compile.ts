@@ -11,7 +11,8 @@
  *              (TCP, the Service's port, listed first): the kernel sends those connects to the
  *              proxy. Under `enforcement: audit` too (the proxy is where injection happens).
  *              Passthrough Services, UDP, and workload 0 stay plain allows.
- *   exe        (inode, dev) → workload, for selectors the kernel can decide alone (see exe.ts)
+ *   exe        (inode, dev, euid, egid; wildcards) → (workload, rank), for the selector entries the
+ *              kernel decides alone at exec: path (+sha256), uid, gid (see exe.ts)
  *   ruleTable  rule_id → (workload, rule) for events and `policy explain`
  *   ingress    (port, protocol, source prefix) → PROTECTED / ALLOW for Services with
  *              `inbound.onlyThroughSluice` (XDP, see ingress.ts)

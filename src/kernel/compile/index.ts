@@ -9,6 +9,8 @@
  * - `WorkloadIdRegistry` (`idFor(spiffeId)`), `InMemoryWorkloadIds`, `UNMANAGED` (= 0).
  * - `simulateKernelDecision(policy, workload, address, port, protocol)`: the kernel's decision
  *   procedure over the compiled entries (the differential test's reference).
+ * - `simulateExecClassification(exe, {ino, dev, euid, egid})`: the exec tracepoint's exe_class
+ *   lookup (which entry classifies a process at exec), the reference for the exec differential test.
  */
 export { compileKernelPolicy } from "./compile.ts";
 export { compileIngress, type IngressEntry } from "./ingress.ts";
@@ -17,6 +19,8 @@ export { hostnamesIn } from "./targets.ts";
 export { statExe, statExeWithHash } from "./stat-exe.ts";
 export { simulateKernelDecision } from "./simulate.ts";
 export type { SimulatedDecision } from "./simulate.ts";
+export { simulateExecClassification, type ExecFacts } from "./simulate-exec.ts";
+export { MAX_KEYS_PER_ENTRY } from "./exe.ts";
 export { InMemoryWorkloadIds, UNMANAGED } from "./workload-ids.ts";
 export type { WorkloadIdRegistry } from "./workload-ids.ts";
 export type {

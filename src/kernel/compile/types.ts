@@ -62,13 +62,24 @@ export interface WorkloadEntry {
   readonly spiffeId: string;
 }
 
-/** exe_class: processes exec'ing this inode are classified as `workload` at once. */
+/**
+ * exe_class: a process whose exec matches this key (executable, effective uid, effective gid; an
+ * absent part matches anything) is classified as `workload` at once; among several matching keys
+ * the lowest `rank` wins (see exe.ts).
+ */
 export interface ExeEntry {
+  /** Inode of the executable; 0n (with dev 0) = any executable (uid/gid-only entries). */
   readonly ino: bigint;
-  /** Kernel dev_t (sluice_exe_key.dev). */
+  /** Kernel dev_t (sluice_exe_key.dev); 0 with ino 0n. */
   readonly dev: number;
+  /** Effective uid after the exec; absent = any. */
+  readonly uid?: number;
+  /** Effective gid after the exec; absent = any. */
+  readonly gid?: number;
   readonly workload: number;
-  /** Paths of the selectors that put it there. */
+  /** Identity matching's order among the kernel-decided entries (lower wins). */
+  readonly rank: number;
+  /** Paths of the selectors that put it there ([] for uid/gid-only keys). */
   readonly paths: readonly string[];
 }
 
@@ -85,6 +96,8 @@ export type KernelWarningCode =
   | "exe-missing"
   | "exe-hash-mismatch"
   | "exe-ambiguous"
+  | "exe-too-many-keys"
+  | "exe-full"
   | "workload-id-collision";
 
 export interface KernelWarning {

@@ -88,7 +88,7 @@ function adopt(mapsDir: string, adopted: boolean): AttachedKernel {
   const rulesV4Outer = outer("rules_v4_outer");
   const rulesV6Outer = outer("rules_v6_outer");
   const workloadsOuter = outer("workloads_outer");
-  const exeOuter = outer("exe_outer");
+  const exeOuter = outer("exe_class_outer");
   const ingressV4Outer = outer("ingress4_outer");
   const ingressV6Outer = outer("ingress6_outer");
   const events = BpfMap.adopt(path("events"), rawCodec());

@@ -55,7 +55,7 @@ export function applyGeneration(maps: GenerationMaps, policy: KernelPolicy): Slu
     for (const e of policy.rulesV4) v4.update({ workload: e.workload, prefixLen: e.prefixLen, addr: e.addr }, e.value);
     for (const e of policy.rulesV6) v6.update({ workload: e.workload, prefixLen: e.prefixLen, addr: e.addr }, e.value);
     for (const [id, w] of policy.workloads) workloads.update(id, { flags: w.flags });
-    for (const e of policy.exe) exe.update({ ino: e.ino, dev: e.dev }, e.workload);
+    for (const e of policy.exe) exe.update(e, { workload: e.workload, rank: e.rank });
     for (const e of policy.ingressV4) in4.update(e, e.verdict);
     for (const e of policy.ingressV6) in6.update(e, e.verdict);
     setOuterSlot(maps.rulesV4Outer, slot, v4);

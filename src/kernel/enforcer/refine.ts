@@ -1,6 +1,6 @@
 /**
- * Userspace's half of classification: full attestation (uid, sha256, cgroup, unit… — what the
- * kernel cannot decide by inode) of processes the kernel reports, and of every process alive when
+ * Userspace's half of classification: full attestation (sha256, user/group names, cgroup, unit… —
+ * what the kernel cannot decide by inode and credentials at exec) of processes the kernel reports, and of every process alive when
  * sluice starts or the policy changes. The kernel never waits for this: until refined, a new
  * process carries what it inherited.
  */

@@ -47,9 +47,9 @@ export function writeGeneration(dir: string, maps: string, slot: number, k: Kern
   const wl = create("wl", "hash", CODECS.workloads.keySize, CODECS.workloads.valueSize, 64);
   for (const [id, w] of k.workloads) bpftool("map", "update", "pinned", wl, "key", ...hex(CODECS.workloads.encodeKey(id)), "value", ...hex(CODECS.workloads.encodeValue({ flags: w.flags })));
   const exe = create("exe", "hash", CODECS.exe.keySize, CODECS.exe.valueSize, 64);
-  for (const e of k.exe) bpftool("map", "update", "pinned", exe, "key", ...hex(CODECS.exe.encodeKey(e)), "value", ...hex(CODECS.exe.encodeValue(e.workload)));
+  for (const e of k.exe) bpftool("map", "update", "pinned", exe, "key", ...hex(CODECS.exe.encodeKey(e)), "value", ...hex(CODECS.exe.encodeValue({ workload: e.workload, rank: e.rank })));
   const key = hex(CODECS.outer.encodeKey(slot));
-  for (const [outer, path] of [["rules_v4_outer", r4], ["rules_v6_outer", r6], ["workloads_outer", wl], ["exe_outer", exe]] as const) {
+  for (const [outer, path] of [["rules_v4_outer", r4], ["rules_v6_outer", r6], ["workloads_outer", wl], ["exe_class_outer", exe]] as const) {
     bpftool("map", "update", "pinned", join(maps, outer), "key", ...key, "value", "pinned", path);
   }
 }

@@ -204,24 +204,39 @@ describe("exe map", () => {
       "/opt/agent": { ino: 13, dev: 0xfd00 },
     })[p];
 
-  test("only binary path (+ sha256) entries go to the kernel; the rest are left to userspace", () => {
+  test("binary path (+ sha256) with uid/gid, and uid/gid alone, go to the kernel; the rest are left to userspace", () => {
     const k = compile(
       snapshot(
-        sel("claude", `    - process:binary:path: /usr/local/bin/claude\n      process:binary:sha256: ${"A".repeat(64)}\n    - process:uid: 1000\n      process:binary:path: /opt/agent\n`),
-        sel("py", "    - process:binary:path: [/usr/bin/python3, /missing/bin]\n    - process:name: python3\n"),
+        sel("claude", `    - process:binary:path: /usr/local/bin/claude\n      process:binary:sha256: ${"A".repeat(64)}\n    - process:uid: [1000, 1001]\n      process:gid: 50\n      process:binary:path: /opt/agent\n`),
+        sel("py", "    - process:binary:path: [/usr/bin/python3, /missing/bin]\n    - process:name: python3\n    - process:uid: 1002\n    - process:user: alice\n      process:binary:path: /opt/agent\n"),
       ),
       { statExe: stat },
     );
     const dev = toKernelDev(0xfd00);
+    // Ranks: claude's path+uid+gid (3 keys) < claude's path+sha256 (2) < py's path / uid (1 key each).
     expect(k.exe).toEqual([
-      { ino: 11n, dev, workload: 1, paths: ["/usr/local/bin/claude"] },
-      { ino: 12n, dev, workload: 2, paths: ["/usr/bin/python3"] },
+      { ino: 0n, dev: 0, uid: 1002, workload: 2, rank: 2, paths: [] },
+      { ino: 11n, dev, workload: 1, rank: 1, paths: ["/usr/local/bin/claude"] },
+      { ino: 12n, dev, workload: 2, rank: 2, paths: ["/usr/bin/python3"] },
+      { ino: 13n, dev, uid: 1000, gid: 50, workload: 1, rank: 0, paths: ["/opt/agent"] },
+      { ino: 13n, dev, uid: 1001, gid: 50, workload: 1, rank: 0, paths: ["/opt/agent"] },
     ]);
     expect(k.userspaceSelectors.map((u) => [u.workload, u.index, u.keys])).toEqual([
-      [`${TD}/claude`, 1, ["process:uid"]],
       [`${TD}/py`, 1, ["process:name"]],
+      [`${TD}/py`, 3, ["process:user"]],
     ]);
     expect(k.warnings.map((w) => w.code)).toEqual(["exe-missing"]);
+  });
+
+  test("a sha256 without a path needs userspace; too many (path, uid, gid) combinations are left to userspace, warned", () => {
+    const many = Array.from({ length: 17 }, (_, i) => 2000 + i).join(", ");
+    const k = compile(snapshot(sel("a", `    - process:binary:sha256: ${"a".repeat(64)}\n    - process:uid: [${many}]\n      process:gid: [${many}]\n`)), { statExe: stat });
+    expect(k.exe).toEqual([]);
+    expect(k.userspaceSelectors.map((u) => [u.index, u.keys])).toEqual([
+      [0, ["process:binary:sha256"]],
+      [1, ["process:uid", "process:gid"]],
+    ]);
+    expect(k.warnings.map((w) => w.code)).toEqual(["exe-too-many-keys"]);
   });
 
   test("a sha256 that does not match the file on disk keeps the inode out of the map", () => {

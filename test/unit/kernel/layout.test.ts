@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CODECS, ENUMS, STRUCTS, sluiceEvent, sluiceLpmV4, sluiceRule, toKernelDev, splitKernelDev } from "../../../src/kernel/layout.ts";
+import { CODECS, ENUMS, EXE_ANY_ID, STRUCTS, sluiceEvent, sluiceLpmV4, sluiceRule, toKernelDev, splitKernelDev } from "../../../src/kernel/layout.ts";
 import { compareLayouts, findTool, readCLayout, type CLayout, type TsLayout } from "./layout-check.ts";
 
 const HEADER = resolve(import.meta.dir, "../../../bpf/include/sluice_shared.h");
@@ -28,7 +28,12 @@ describe.skipIf(missing.length > 0)("sluice_shared.h ↔ layout.ts", () => {
 
   test("every struct, field, offset, size and enum value agree", () => {
     expect(compareLayouts(c, tsLayout())).toEqual([]);
-    expect(c.structs.size).toBe(13);
+    expect(c.structs.size).toBe(14);
+  });
+
+  test("SLUICE_EXE_ANY_ID (a #define: not in BTF) equals EXE_ANY_ID", () => {
+    const m = /#define SLUICE_EXE_ANY_ID (0x[0-9a-f]+)u/.exec(readFileSync(HEADER, "utf8"));
+    expect(Number(m?.[1])).toBe(EXE_ANY_ID);
   });
 
   test("a field added in layout.ts only fails the check", () => {
@@ -67,6 +72,15 @@ describe("codecs", () => {
     expect(b.subarray(24).every((x) => x === 0)).toBe(true);
     expect(sluiceRule.decode(b)).toEqual(v);
     expect(() => sluiceRule.encode({ ...v, ranges: Array(17).fill(v.ranges[0]) })).toThrow(/17 ranges/);
+  });
+
+  test("exe_class keys: an absent uid/gid is the wildcard (uid_t)-1; values carry workload and rank", () => {
+    const b = CODECS.exe.encodeKey({ ino: 5n, dev: 0x0fd00000, uid: 1000 });
+    expect(b.byteLength).toBe(24);
+    expect([...b.subarray(12, 24)]).toEqual([0xe8, 0x03, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    expect(CODECS.exe.decodeKey(b)).toEqual({ ino: 5n, dev: 0x0fd00000, uid: 1000 });
+    expect(CODECS.exe.decodeKey(CODECS.exe.encodeKey({ ino: 0n, dev: 0, gid: 0 }))).toEqual({ ino: 0n, dev: 0, gid: 0 });
+    expect([...CODECS.exe.encodeValue({ workload: 3, rank: 258 })]).toEqual([3, 0, 0, 0, 2, 1, 0, 0]);
   });
 
   test("LPM keys carry 32 workload bits before the address prefix", () => {
