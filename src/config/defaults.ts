@@ -14,7 +14,7 @@ export const DEFAULTS = {
   workloadSocket: "/run/sluice/workload.sock",
   proxy: { listen: "127.0.0.1:15001", explicit: null as string | null, upstreamCaFile: null as string | null },
   metrics: { listen: "127.0.0.1:9464" as string | null },
-  kernel: { enabled: true, cgroup: null as string | null, pinDir: "/sys/fs/bpf/sluice", interfaces: null as string[] | string | null },
+  kernel: { enabled: true, cgroup: null as string | null, pinDir: "/sys/fs/bpf/sluice", interfaces: null as string[] | string | null, rescanInterval: "60s" },
   log: { level: "info" as const, format: "json" as const },
   audit: { file: null as string | null },
   policy: { reloadDebounceMs: 100 },

@@ -21,6 +21,7 @@ export const configSchema = object(
           enabled: optional(boolean()),
           cgroup: optional(absolutePath),
           pinDir: optional(absolutePath),
+          rescanInterval: optional(duration("kernel.rescanInterval", 1, 3_600)),
           interfaces: optional(list(string({ what: "interface name", maxLength: 15, pattern: /^[^\s/:]+$/, hint: "an interface name like eth0" }), { max: 256, what: "interface" })),
         },
         { what: "kernel" },

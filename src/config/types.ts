@@ -30,6 +30,8 @@ export interface SluiceConfig {
     readonly pinDir: string;
     /** Interfaces the TC egress and XDP ingress programs guard; null = every non-loopback interface, present and future. */
     readonly interfaces: readonly string[] | null;
+    /** Every process is re-attested this often (what no kernel event reports: setuid() without exec, cgroup moves). */
+    readonly rescanIntervalSeconds: number;
   };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly audit: {

@@ -27,7 +27,9 @@ const agent = join(dirs.dir, "bin", "agent-python");
 const uidDir = mkdtempSync(join(tmpdir(), "sluice-kernel-uid-"));
 const uidAgent = join(uidDir, "uid-agent");
 const UID_AGENT_UID = 65534;
-const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir };
+const env = { SLUICE_KERNEL_ENABLED: "true", SLUICE_KERNEL_CGROUP: cgroup, SLUICE_KERNEL_PIN_DIR: pinDir, SLUICE_KERNEL_RESCAN_INTERVAL: "1s" };
+/** A uid-only workload: what a process becomes when it setuid()s to this uid without exec'ing. */
+const SETUID_UID = 65533;
 const listeners: { stop(): void }[] = [];
 let allowedPort = 0;
 let otherPort = 0;
@@ -62,6 +64,10 @@ beforeAll(async () => {
   writeFileSync(
     join(dirs.policyDir, "uid-agent.yaml"),
     `apiVersion: sluice/v1alpha1\nkind: WorkloadIdentity\nmetadata: {name: uid-agent}\nspec:\n  workloadID: uid-agent\n  selectors:\n    - {process:binary:path: ${uidAgent}, process:uid: ${UID_AGENT_UID}}\n  egress:\n    - cidr: 127.0.0.1/32\n      ports: [${allowedPort}]\n`,
+  );
+  writeFileSync(
+    join(dirs.policyDir, "setuid-workload.yaml"),
+    `apiVersion: sluice/v1alpha1\nkind: WorkloadIdentity\nmetadata: {name: setuid-workload}\nspec:\n  workloadID: setuid-workload\n  selectors:\n    - {process:uid: ${SETUID_UID}}\n  egress:\n    - cidr: 127.0.0.1/32\n      ports: [${allowedPort}]\n`,
   );
   serve = await startServe({ dirs, env });
   await applied(serve, 0);
@@ -109,6 +115,17 @@ describe.skipIf(skip !== "")("kernel egress enforcement (real cgroup, real proce
     expect(await asUser(UID_AGENT_UID, allowedPort)).toBe("ok");
     expect(await asUser(0, otherPort)).toBe("ok"); // root: unmanaged
   });
+
+  test("a setuid() without exec is caught by the periodic rescan (kernel.rescanInterval): the process becomes the uid's workload", async () => {
+    // Root python (unmanaged) switches to SETUID_UID in place, then retries a connect that the
+    // uid's workload does not allow until the rescan has reclassified it (bounded: 10 s).
+    const code = `import os, socket, errno, time\nos.setgid(${SETUID_UID}); os.setuid(${SETUID_UID})\nfirst = None\nfor _ in range(200):\n    s = socket.socket()\n    try:\n        s.connect(("127.0.0.1", ${otherPort})); r = "ok"\n    except OSError as e:\n        r = errno.errorcode.get(e.errno, e.errno)\n    s.close()\n    first = first or r\n    if r == "EPERM": break\n    time.sleep(0.05)\nprint(first + "," + r)`;
+    const [first, last] = (await inCgroup(python, code)).split(",");
+    // Right after setuid() it is normally still unmanaged (no kernel event for it); a rescan that
+    // happens to land in the microseconds between the two calls would make it EPERM already.
+    expect(["ok", "EPERM"]).toContain(first!);
+    expect(last).toBe("EPERM"); // after the rescan: the uid's workload, which may not reach otherPort
+  }, 20_000);
 
   test("denials are audited with the workload's SPIFFE ID, and sluice kernel status shows the attachment", async () => {
     await serve!.waitForLog(() => true);

@@ -130,6 +130,15 @@ export async function startKernelEnforcement(deps: {
   } catch (err) {
     logger.error("interface guard failed: no TC egress / XDP ingress (the cgroup hooks still enforce connect and sendmsg)", { error: err });
   }
+  // What no kernel event reports (a setuid() without exec, a cgroup move) is caught by a periodic
+  // rescan of every process, serialized with policy applies.
+  const rescan = setInterval(() => {
+    applying = applying.then(() => refiner.scanAll()).then(
+      () => {},
+      (err) => logger.warn("periodic process rescan failed", { error: err }),
+    );
+  }, config.kernel.rescanIntervalSeconds * 1000);
+  rescan.unref();
   const unsubscribe = policy.subscribe((s) => void apply(s));
   const unwatchDns = resolver.onChange(() => void apply(policy.current()));
   resolver.start();
@@ -144,6 +153,7 @@ export async function startKernelEnforcement(deps: {
     originalDestination: (peer) => lookupOriginalDestination(kernel.origDst, peer),
     workloadSpiffeId: (id) => (id === 0 ? undefined : ids.spiffeIdOf(id)),
     async stop() {
+      clearInterval(rescan);
       unsubscribe();
       guard.stop();
       unwatchDns();
