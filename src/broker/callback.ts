@@ -1,8 +1,8 @@
 /**
  * `GET /oauth2/upstream/callback`: where the upstream AS sends the browser back. Checks `state`
- * (single use, bound to the pending authorization) and `iss` (RFC 9207), exchanges the code,
- * stores the tokens, then finishes the agent's authorization through the AuthorizationResumer —
- * or ends it with an error.
+ * (single use, bound to the pending authorization), that the browser holds the sluice session of
+ * the pending authorization's user, and `iss` (RFC 9207); exchanges the code, stores the tokens,
+ * then finishes the agent's authorization through the AuthorizationResumer — or ends it with an error.
  */
 import type { Elysia } from "elysia";
 import type { AuthorizationResumer } from "../oauth/types.ts";
@@ -22,12 +22,13 @@ export function upstreamCallbackRoutes(d: CallbackDeps): RouteModule {
   return {
     name: "broker-upstream-callback",
     mount(app: Elysia) {
-      app.get(UPSTREAM_CALLBACK_PATH, ({ request }) => handleUpstreamCallback(d, new URL(request.url).searchParams));
+      app.get(UPSTREAM_CALLBACK_PATH, ({ request }) => handleUpstreamCallback(d, request));
     },
   };
 }
 
-export async function handleUpstreamCallback(d: CallbackDeps, q: URLSearchParams): Promise<Response> {
+export async function handleUpstreamCallback(d: CallbackDeps, request: Request): Promise<Response> {
+  const q = new URL(request.url).searchParams;
   for (const [k, v] of q) if (k.length > 64 || v.length > MAX_PARAM_CHARS) return page(400, "Malformed upstream response", "A parameter of the upstream authorization response is too long.");
   // RFC 6749 §3.1: parameters MUST NOT appear more than once.
   for (const k of ["state", "code", "iss", "error"]) if (q.getAll(k).length > 1) return page(400, "Malformed upstream response", `The upstream authorization response repeats the ${k} parameter.`);
@@ -39,6 +40,8 @@ export async function handleUpstreamCallback(d: CallbackDeps, q: URLSearchParams
   }
   const resumer = d.resumer();
   if (!resumer) return page(503, "Not ready", "sluice's authorization server is not ready yet; try again in a moment.");
+  const refused = await refuseForeignBrowser(d, resumer, flow, request);
+  if (refused) return refused;
   const fail = async (error: "access_denied" | "server_error" | "temporarily_unavailable", description: string, reason: string) => {
     d.audit.append({ kind: "broker.upstream_callback", decision: "deny", subject: flow.workload, details: detailsOf(flow, { reason }) });
     return resumer.fail(flow.pendingId, error, description);
@@ -79,6 +82,38 @@ export async function handleUpstreamCallback(d: CallbackDeps, q: URLSearchParams
     }
   }
   return resumer.resume(flow.pendingId);
+}
+
+/**
+ * RFC 9700 §2.1 / §4.7: the authorization response must be bound to the user agent that started
+ * the flow. `state` alone is not: an attacker could start a flow as themselves and have a victim
+ * finish the upstream login with the attacker's `state`, storing the victim's upstream tokens as
+ * the attacker's credential. So the browser must hold the sluice session of the pending
+ * authorization's user (the session cookie is SameSite=Lax: sent on the upstream's top-level GET
+ * redirect). Otherwise: no code exchange, the pending authorization fails, and this browser gets
+ * an error page (not the client's redirect, which belongs to the other user).
+ */
+async function refuseForeignBrowser(d: CallbackDeps, resumer: AuthorizationResumer, flow: UpstreamFlow, request: Request): Promise<Response | undefined> {
+  const pending = resumer.pending(flow.pendingId);
+  const holder = resumer.sessionUser(request);
+  if (pending && holder && holder.name === pending.user.name) return undefined;
+  d.audit.append({
+    kind: "broker.callback_refused",
+    decision: "deny",
+    subject: flow.workload,
+    // browserUser: the sluice user whose session the browser holds ("session…" keys are redacted in audit).
+    details: detailsOf(flow, {
+      pendingUser: pending?.user.name ?? null,
+      browserUser: holder?.name ?? null,
+      reason: !pending ? "the pending authorization is gone" : holder ? "the browser is signed in to sluice as another user" : "the browser has no sluice session",
+    }),
+  });
+  await resumer.fail(flow.pendingId, "access_denied", "the upstream authorization finished in a browser that is not signed in to sluice as the user who started it");
+  return page(
+    403,
+    "Upstream authorization refused",
+    "This upstream sign-in finished in a browser that is not signed in to sluice as the user who started the authorization, so sluice did not use it. Start again from your agent, in the browser where you are signed in to sluice.",
+  );
 }
 
 function detailsOf(flow: UpstreamFlow, extra: Record<string, unknown>): Record<string, unknown> {

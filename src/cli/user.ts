@@ -107,11 +107,14 @@ const rmCommand: Command = {
   summary: "Remove a user with their passkeys, sessions and consents",
   usage: "sluice user rm NAME [--json]",
   description: `Removes NAME at once: their passkeys stop working, their sessions end, their remembered consents and
-open enrollment links are deleted. Tokens already issued stay valid until they expire.`,
+open enrollment links are deleted, and every token issued on their behalf is revoked: refresh tokens
+fail, access tokens naming them (as subject or as the user an agent acts for) are refused by sluice
+and reported inactive by introspection.`,
   maxArgs: 1,
   async run(ctx) {
     const result = await runAdmin(ctx, { op: "rm", name: name(ctx) });
-    print(ctx, result, `removed ${ctx.args[0]}\n`);
+    const revoked = (result as { revokedFamilies?: number }).revokedFamilies ?? 0;
+    print(ctx, result, `removed ${ctx.args[0]}; revoked ${revoked} refresh token famil${revoked === 1 ? "y" : "ies"} and their access tokens\n`);
     return EXIT.ok;
   },
 };
@@ -146,7 +149,8 @@ const consentsCommand: Command = {
   summary: "List a user's remembered consents, or revoke one with --rm",
   usage: "sluice user consents NAME [--rm ID] [--json]",
   description: `Lists the (client, resource, scopes) answers NAME asked sluice to remember. With --rm ID (an ID from
-the list, or a bare client ID for all of that client's), the consent screen shows again next time.`,
+the list, or a bare client ID for all of that client's), the consent screen shows again next time and
+the refresh tokens issued under that consent are revoked.`,
   maxArgs: 1,
   flags: [{ name: "rm", kind: "string", placeholder: "ID", help: "revoke this consent (or every consent of a client ID)" }],
   async run(ctx) {

@@ -24,8 +24,9 @@ import { TokenMinter } from "./tokens/minter.ts";
 import { RefreshTokens } from "./tokens/refresh.ts";
 import { Revocations } from "./tokens/revocation.ts";
 import { nowSeconds } from "./tokens/secrets.ts";
+import { StoreTokenRevoker } from "./tokens/user-revocation.ts";
 import { SluiceAccessTokenVerifier } from "./tokens/verifier.ts";
-import type { AccessTokenVerifier, AuthorizationCodes, ClientRegistry, ResourceValidator, UserDirectory } from "./types.ts";
+import type { AccessTokenVerifier, AuthorizationCodes, ClientRegistry, ResourceValidator, TokenRevoker, UserDirectory } from "./types.ts";
 
 export interface OAuthRateLimits {
   /** Token, introspection and revocation requests per remote address. */
@@ -63,6 +64,8 @@ export interface OAuthServer {
   readonly codes: AuthorizationCodes;
   readonly verifier: AccessTokenVerifier;
   readonly resources: ResourceValidator;
+  /** For the users part: removing a user or withdrawing a consent revokes what was issued (`startUsers({ revoker })`). */
+  readonly revoker: TokenRevoker;
   /** The same endpoints as plain `(Request, CallerContext) => Response` handlers, for a listener that does not go through Elysia. */
   readonly endpoints: TokenSideEndpoints;
   /** Sweep expired state and rotate keys now (a timer does it otherwise). */
@@ -92,6 +95,7 @@ export async function startOAuth(options: StartOAuthOptions): Promise<OAuthServe
   const codes = new CodeStore(store, revocations, o.codeTtlSeconds, now);
   const refresh = new RefreshTokens(store, revocations, o.refreshTokenTtlSeconds, now);
   const resources = new PolicyResourceValidator(options.policy, issuer);
+  const revoker = new StoreTokenRevoker({ store, audit, revocations, accessTokenTtlSeconds: o.accessTokenTtlSeconds, now });
   const minter = new TokenMinter(keys, issuer, o.accessTokenTtlSeconds, o.idTokenTtlSeconds);
   const grants: GrantDeps = { issuer, codes, refresh, minter, resources, verifier, ca, audit };
   const limits = options.rateLimits ?? DEFAULT_OAUTH_RATE_LIMITS;
@@ -131,6 +135,7 @@ export async function startOAuth(options: StartOAuthOptions): Promise<OAuthServe
     codes,
     verifier,
     resources,
+    revoker,
     endpoints,
     tick,
     async stop() {

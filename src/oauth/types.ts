@@ -236,4 +236,28 @@ export interface AuthorizationResumer {
   resume(id: string): Promise<Response>;
   /** Ends it with an error: an error page, and an RFC 6749 §4.1.2.1 redirect (with `iss`) where safe. */
   fail(id: string, error: "access_denied" | "server_error" | "temporarily_unavailable", description: string): Promise<Response>;
+  /**
+   * The user whose live sluice login session the request's cookies carry (undefined: none, ended,
+   * or the account is gone). A step's callback compares it with `pending(id).user` before acting on
+   * the browser's answer, so the answer is bound to the user agent that started the authorization
+   * (RFC 9700 §2.1, §4.7).
+   */
+  sessionUser(request: Request): UserRecord | undefined;
+}
+
+/**
+ * Revokes what the token side issued on a user's behalf, for the users part: removing a user, or a
+ * user withdrawing a consent, takes effect on tokens already issued (refresh families, their live
+ * access tokens, codes not yet redeemed). Works on the store alone, so the CLI can use it while
+ * `sluice serve` is stopped. Each call appends an `oauth.token.revoke` audit record.
+ */
+export interface TokenRevoker {
+  /**
+   * Everything issued with the user as subject, `act.sub` or consenting user: refresh families,
+   * codes, and every access token minted up to now (denied until it expires). Returns the number
+   * of refresh-token families revoked.
+   */
+  revokeForUser(userSpiffeId: string): Promise<number>;
+  /** The refresh families (and unredeemed codes) of exactly this consent. Returns the families revoked. */
+  revokeForConsent(clientId: string, userSpiffeId: string, resources: readonly string[], scopes: readonly string[]): Promise<number>;
 }

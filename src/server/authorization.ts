@@ -83,6 +83,7 @@ export async function startAuthorization(deps: AuthorizationDeps): Promise<Start
       clients: clients.registry,
       codes: oauth.codes,
       resources: oauth.resources,
+      revoker: oauth.revoker,
       logger,
       steps: () => (broker ? [broker.step] : []),
     });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { TokenRevoker } from "../oauth/types.ts";
 import type { Store } from "../store/index.ts";
 import { consentsDb, type ConsentRecord } from "./db.ts";
 import { nowSeconds } from "./secrets.ts";
@@ -17,7 +18,11 @@ export function consentKey(resources: readonly string[], scopes: readonly string
  */
 export class Consents {
   readonly #db;
-  constructor(private readonly store: Store) {
+  /** `revoker`: what `withdraw` revokes the tokens issued under a consent with. */
+  constructor(
+    private readonly store: Store,
+    private readonly revoker?: TokenRevoker,
+  ) {
     this.#db = store.db(consentsDb);
   }
 
@@ -37,12 +42,32 @@ export class Consents {
 
   /** Revokes one consent (`id` from `list`), or all of a client's for the user when `id` is a bare client id. Returns how many. */
   revoke(user: string, id: string): number {
+    return this.#remove(user, id).length;
+  }
+
+  /**
+   * Like `revoke`, and then revokes the tokens issued under each removed consent (refresh
+   * families and unredeemed codes of the same client, user, resources and scopes). Returns how
+   * many consents were removed and how many refresh families were revoked.
+   */
+  async withdraw(user: { readonly name: string; readonly spiffeId: string }, id: string): Promise<{ consents: number; families: number }> {
+    if (!this.revoker) throw new TypeError("Consents.withdraw needs the TokenRevoker (new Consents(store, revoker))");
+    const removed = this.#remove(user.name, id);
+    let families = 0;
+    for (const c of removed) families += await this.revoker.revokeForConsent(c.clientId, user.spiffeId, c.resources, c.scopes);
+    return { consents: removed.length, families };
+  }
+
+  #remove(user: string, id: string): ConsentRecord[] {
     const space = id.lastIndexOf(" ");
     return this.store.transactionSync(() => {
-      if (space > 0) return this.#db.removeSync([user, id.slice(0, space), id.slice(space + 1)]) ? 1 : 0;
-      let n = 0;
-      for (const key of [...this.#db.keys({ start: [user, id], end: [user, id, "\uffff"] })]) if (this.#db.removeSync(key)) n++;
-      return n;
+      const keys = space > 0 ? [[user, id.slice(0, space), id.slice(space + 1)]] : [...this.#db.keys({ start: [user, id], end: [user, id, "\uffff"] })];
+      const removed: ConsentRecord[] = [];
+      for (const key of keys) {
+        const record = this.#db.get(key);
+        if (record && this.#db.removeSync(key)) removed.push(record);
+      }
+      return removed;
     });
   }
 }

@@ -11,7 +11,8 @@ import type { Elysia } from "elysia";
 import type { AuditLog } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { AuthorizationCodes, AuthorizationResumer, AuthorizationStep, ClientRegistry, ResourceValidator, UserDirectory } from "../oauth/types.ts";
+import type { AuthorizationCodes, AuthorizationResumer, AuthorizationStep, ClientRegistry, ResourceValidator, TokenRevoker, UserDirectory } from "../oauth/types.ts";
+import { StoreTokenRevoker } from "../oauth/index.ts";
 import type { RouteModule } from "../server/http.ts";
 import type { Store } from "../store/index.ts";
 import { UserAccounts } from "./accounts.ts";
@@ -49,6 +50,8 @@ export interface UsersDeps {
    */
   readonly steps?: readonly AuthorizationStep[] | (() => readonly AuthorizationStep[]);
   readonly logger: Logger;
+  /** Revokes tokens when a user is removed or a consent withdrawn (startOAuth's `revoker`; default: one on `store`). */
+  readonly revoker?: TokenRevoker;
   /** Login and enrollment attempts per client address (default: a burst of 10, then 20 a minute). */
   readonly attemptLimit?: { readonly ratePerSecond: number; readonly burst: number };
 }
@@ -70,13 +73,13 @@ const SWEEP_INTERVAL_MS = 60_000;
 export async function startUsers(deps: UsersDeps): Promise<UsersService> {
   const { config, store, audit } = deps;
   const logger = deps.logger.child({ component: "users" });
-  const parts = userParts(config, store);
+  const parts = userParts(config, store, deps.revoker ?? storeRevoker(config, store, audit));
   const rp = relyingParty(config.issuer);
   if (rp.problem) logger.warn("passkey login is unavailable", { reason: rp.problem });
   const passkeys = rp.rp ? new Passkeys(rp.rp, parts.accounts) : undefined;
   const sessions = new Sessions(store, { idleSeconds: config.users.sessionIdleSeconds, absoluteSeconds: config.users.sessionAbsoluteSeconds });
   const web = new Web(cookiePolicy(config.issuer), new Csrf(store.deriveKey("users-csrf"), new URL(config.issuer).origin), sessions, parts.accounts, config.users.sessionAbsoluteSeconds, logger, deps.attemptLimit);
-  const flow = new AuthorizationFlow({ issuer: config.issuer, store, audit, logger, codes: deps.codes, consents: parts.consents, steps: stepsOf(deps.steps) });
+  const flow = new AuthorizationFlow({ issuer: config.issuer, store, audit, logger, codes: deps.codes, consents: parts.consents, steps: stepsOf(deps.steps), sessionUser: (request) => web.sessionUser(request) });
   const admin = new UserAdmin({ issuer: config.issuer, audit, ...parts });
 
   const sweep = setInterval(() => {
@@ -123,9 +126,9 @@ export function userDirectory(config: SluiceConfig, store: Store): UserDirectory
   return new UserAccounts(store, { trustDomain: config.trustDomain, spiffeIdTemplate: config.users.spiffeIdTemplate });
 }
 
-/** The admin operations on an open, writable store (the CLI when serve is not running). */
+/** The admin operations on an open, writable store (the CLI when serve is not running); removals revoke tokens right there. */
 export function openUserAdmin(config: SluiceConfig, store: Store, audit: AuditLog): UserAdmin {
-  return new UserAdmin({ issuer: config.issuer, audit, ...userParts(config, store) });
+  return new UserAdmin({ issuer: config.issuer, audit, ...userParts(config, store, storeRevoker(config, store, audit)) });
 }
 
 function stepsOf(steps: UsersDeps["steps"]): () => readonly AuthorizationStep[] {
@@ -134,10 +137,16 @@ function stepsOf(steps: UsersDeps["steps"]): () => readonly AuthorizationStep[] 
   return () => fixed;
 }
 
-function userParts(config: SluiceConfig, store: Store) {
+function userParts(config: SluiceConfig, store: Store, revoker: TokenRevoker) {
   return {
     accounts: new UserAccounts(store, { trustDomain: config.trustDomain, spiffeIdTemplate: config.users.spiffeIdTemplate }),
     enrollments: new Enrollments(store, config.users.enrollmentTtlSeconds),
-    consents: new Consents(store),
+    consents: new Consents(store, revoker),
+    revoker,
   };
+}
+
+/** The token side's revoker on the store alone (serve stopped, or no startOAuth in this process). */
+function storeRevoker(config: SluiceConfig, store: Store, audit: AuditLog): TokenRevoker {
+  return new StoreTokenRevoker({ store, audit, accessTokenTtlSeconds: config.oauth.accessTokenTtlSeconds });
 }

@@ -2,7 +2,8 @@
 import { OAuthError } from "../oauth/types.ts";
 import { RateLimiter } from "../oauth/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { UserAccounts } from "./accounts.ts";
+import type { UserRecord } from "../oauth/types.ts";
+import { toUserRecord, type UserAccounts } from "./accounts.ts";
 import { clearCookie, readCookies, setCookie, type CookiePolicy } from "./cookies.ts";
 import type { Csrf } from "./csrf.ts";
 import { BadRequest } from "./http.ts";
@@ -53,6 +54,13 @@ export class Web {
     // An ended or unknown session: drop the browser's cookie too.
     if (sessionCookie !== undefined && !session) setCookies.push(this.clearSessionCookie());
     return { request, ip: ip ?? "unknown", csrfCookie, session, setCookies };
+  }
+
+  /** The user of the request's live session, read only (no Set-Cookie): for checks outside a page, like the broker's upstream callback. */
+  sessionUser(request: Request): UserRecord | undefined {
+    const session = this.sessions.lookup(readCookies(request.headers.get("cookie")).get(this.cookies.names.session));
+    const account = session && this.accounts.account(session.record.user);
+    return account && toUserRecord(account);
   }
 
   csrfToken(s: RequestState): string {

@@ -73,6 +73,12 @@ export class CodeStore implements AuthorizationCodes {
         this.#db.removeSync(key);
         return new OAuthError("invalid_grant", "the authorization code has expired");
       }
+      const grant = record.grant;
+      // Issued before its user was removed: the removal covers it (see Revocations.cutSubject).
+      if (this.revocations.isCut([grant.subject, grant.actor, grant.user.spiffeId], record.expiresAt - this.ttlSeconds)) {
+        this.#db.removeSync(key);
+        return new OAuthError("invalid_grant", "the authorization code was revoked");
+      }
       const refused = check(record.grant);
       const used: UsedCode = { state: "used", clientId: record.grant.clientId, subject: record.grant.subject, expiresAt: record.expiresAt, usedAt: now, issued: refused ? { accessTokens: [] } : reserve };
       this.#db.putSync(key, used);

@@ -60,3 +60,14 @@ export const codesDb = defineDatabase<string, CodeRecord>({ name: "oauth.codes" 
 export const refreshFamiliesDb = defineDatabase<string, RefreshFamily>({ name: "oauth.refresh-families" });
 /** Revoked access token `jti` → its `exp` (kept until then). */
 export const revokedAccessDb = defineDatabase<string, number>({ name: "oauth.revoked-access" });
+/** [user SPIFFE ID, familyId] for the subject, actor and consenting user of each family (revocation by user). */
+export const familiesByUserDb = defineDatabase<string[], 1>({ name: "oauth.refresh-families.by-user" });
+
+/** Every access token naming this SPIFFE ID (as `sub` or in `act`) issued at or before `before` is refused. */
+export interface SubjectCutoff {
+  readonly before: number;
+  /** Kept until then: no token issued before `before` lives longer. */
+  readonly until: number;
+}
+/** SPIFFE ID of a removed user → cutoff (denies access tokens that were not tracked by jti, e.g. token exchange). */
+export const revokedSubjectsDb = defineDatabase<string, SubjectCutoff>({ name: "oauth.revoked-subjects" });

@@ -7,7 +7,7 @@
  */
 import type { Store, TypedDb } from "../../store/index.ts";
 import { OAuthError } from "../types.ts";
-import { refreshFamiliesDb, type RefreshFamily } from "./records.ts";
+import { familiesByUserDb, refreshFamiliesDb, type RefreshFamily } from "./records.ts";
 import type { Revocations } from "./revocation.ts";
 import { decideThenCommit } from "./decide-then-commit.ts";
 import { newId, nowSeconds, secretHash } from "./secrets.ts";
@@ -37,6 +37,7 @@ function newSecretPart(): string {
 
 export class RefreshTokens {
   readonly #families: TypedDb<string, RefreshFamily>;
+  readonly #byUser: TypedDb<string[], 1>;
 
   constructor(
     private readonly store: Store,
@@ -45,6 +46,7 @@ export class RefreshTokens {
     private readonly now: () => number = nowSeconds,
   ) {
     this.#families = store.db(refreshFamiliesDb);
+    this.#byUser = store.db(familiesByUserDb);
   }
 
   newFamilyId(): string {
@@ -62,6 +64,7 @@ export class RefreshTokens {
     if (!parsed) throw new TypeError("startFamily: not a token from newToken()");
     const now = this.now();
     this.#families.putSync(parsed.familyId, { ...grant, createdAt: now, expiresAt: now + this.ttlSeconds, currentHash: parsed.hash, previousHashes: [], accessTokens: [firstAccess] });
+    for (const id of familyPrincipals(grant)) this.#byUser.putSync([id, parsed.familyId], 1);
   }
 
   /**
@@ -80,6 +83,11 @@ export class RefreshTokens {
       const current = family.currentHash === parsed.hash;
       if (!current && !family.previousHashes.includes(parsed.hash)) return new OAuthError("invalid_grant", "the refresh token is unknown");
       if (family.revokedAt !== undefined) return new OAuthError("invalid_grant", "the refresh token was revoked");
+      // A removed user's cutoff covers families created before it (e.g. from a code redeemed as the user was removed).
+      if (this.revocations.isCut(familyPrincipals(family), family.createdAt)) {
+        this.revocations.revokeFamily(parsed.familyId, "user removed", now);
+        return new OAuthError("invalid_grant", "the refresh token was revoked");
+      }
       const refused = check(family);
       if (refused) return refused;
       if (!current) {
@@ -129,9 +137,15 @@ export class RefreshTokens {
     for (const { key, value } of this.#families.getRange()) {
       if (value.expiresAt <= now) {
         void this.#families.remove(key);
+        for (const id of familyPrincipals(value)) void this.#byUser.remove([id, key]);
         removed++;
       }
     }
     return removed;
   }
+}
+
+/** The SPIFFE IDs a family acts for: its subject, actor and consenting user. */
+export function familyPrincipals(family: Pick<RefreshFamily, "subject" | "actor" | "user">): string[] {
+  return [...new Set([family.subject, family.actor, family.user?.spiffeId].filter((id): id is string => id !== undefined))];
 }

@@ -2,7 +2,7 @@
  * `AccessTokenVerifier`: sluice's own access tokens (RFC 9068 §4): signature with a published key,
  * `typ: at+jwt`, `iss`, `exp`, optional `aud`, and not revoked. Verified claims are cached by the
  * token's SHA-256 until the token expires (a signature check costs ~80 µs; a cache hit ~1 µs); the
- * revocation check runs on every call, cached or not.
+ * revocation checks (jti denylist, removed users' cutoffs on `sub`/`act`) run on every call, cached or not.
  */
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import type { SigningKeys } from "../keys/signing-keys.ts";
@@ -47,6 +47,7 @@ export class SluiceAccessTokenVerifier implements AccessTokenVerifier {
       this.#hashByJti.set(claims.jti, hash);
     }
     if (this.revocations.isRevoked(claims.jti)) throw invalid("the access token was revoked");
+    if (this.revocations.refusesClaims(claims)) throw invalid("the access token was revoked (its user was removed)");
     if (options.audience !== undefined) {
       const aud = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
       if (!aud.includes(options.audience)) throw invalid(`the access token is not for ${options.audience} (RFC 9068 §4: aud)`);

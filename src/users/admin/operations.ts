@@ -6,6 +6,7 @@
  */
 import { requestObject, stringField, unknownOperation, type AdminArea } from "../../admin/index.ts";
 import type { AuditLog } from "../../audit/index.ts";
+import type { TokenRevoker } from "../../oauth/types.ts";
 import type { UserAccounts } from "../accounts.ts";
 import type { Consents } from "../consents.ts";
 import type { Enrollments } from "../enrollments.ts";
@@ -59,6 +60,8 @@ export interface AdminDeps {
   readonly enrollments: Enrollments;
   readonly consents: Consents;
   readonly audit: AuditLog;
+  /** Revokes the tokens issued for a removed user (the token side's, or one on the store when serve is stopped). */
+  readonly revoker: TokenRevoker;
 }
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
@@ -67,7 +70,7 @@ export class UserAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
   /** Runs one request; throws UserError with a clear message on bad input. */
-  run(request: AdminRequest): unknown {
+  run(request: AdminRequest): unknown | Promise<unknown> {
     switch (request.op) {
       case "add":
         return this.add(request.name, request.admin ?? false, request.displayName);
@@ -114,11 +117,23 @@ export class UserAdmin {
     }));
   }
 
-  remove(name: string): { removed: string } {
+  /**
+   * Removes the account (no new login or authorization can start), then revokes every token issued
+   * for it: refresh families, codes, and access tokens until they expire. A code issued in between
+   * is covered too (the token side refuses what was issued before the revocation).
+   */
+  async remove(name: string): Promise<{ removed: string; revokedFamilies: number }> {
     const account = this.#account(name);
     this.deps.accounts.remove(name);
     this.deps.audit.append({ kind: "user.remove", decision: "info", subject: account.spiffeId });
-    return { removed: name };
+    let revokedFamilies: number;
+    try {
+      revokedFamilies = await this.deps.revoker.revokeForUser(account.spiffeId);
+    } catch (err) {
+      this.deps.audit.append({ kind: "oauth.token.revoke", decision: "error", subject: account.spiffeId, details: { reason: "user-removed", error: String((err as Error)?.message ?? err).slice(0, 200) } });
+      throw new UserError("ERR_TOKEN_REVOKE_FAILED", `${name} was removed, but revoking the tokens issued for ${account.spiffeId} failed (${(err as Error)?.message ?? err}); they stay valid until they expire`);
+    }
+    return { removed: name, revokedFamilies };
   }
 
   passkeys(name: string): PasskeySummary[] {
@@ -138,12 +153,13 @@ export class UserAdmin {
     return this.deps.consents.list(name).map((c) => ({ id: c.id, clientId: c.clientId, resources: [...c.resources], scopes: [...c.scopes], grantedAt: iso(c.grantedAt) }));
   }
 
-  removeConsent(name: string, id: string): { removed: number } {
+  /** Removes the consent and revokes the refresh families and codes issued under it. */
+  async removeConsent(name: string, id: string): Promise<{ removed: number; revokedFamilies: number }> {
     const account = this.#account(name);
-    const removed = this.deps.consents.revoke(name, id);
+    const { consents: removed, families } = await this.deps.consents.withdraw(account, id);
     if (removed === 0) throw new UserError("ERR_CONSENT_NOT_FOUND", `${name} has no consent ${id} (see \`sluice user consents ${name}\`)`);
-    this.deps.audit.append({ kind: "user.consent.revoke", decision: "info", subject: account.spiffeId, details: { by: "admin", count: removed } });
-    return { removed };
+    this.deps.audit.append({ kind: "user.consent.revoke", decision: "info", subject: account.spiffeId, details: { by: "admin", count: removed, revoked_families: families } });
+    return { removed, revokedFamilies: families };
   }
 
   #account(name: string) {

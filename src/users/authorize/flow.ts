@@ -2,12 +2,13 @@
  * From a validated authorization request and a logged-in user to a code: consent (remembered per
  * client, user, resources and scopes), then each `AuthorizationStep` in order (the broker's
  * upstream flow plugs in here), then `AuthorizationCodes.issue`. A step that redirects the browser
- * away leaves a `PendingAuthorization` in LMDB; `resume(id)` picks it up at the next step.
+ * away leaves a `PendingAuthorization` in LMDB; `resume(id)` picks it up at the next step, once the
+ * step's callback has checked with `sessionUser(request)` that the browser is the user's.
  */
 import type { AuditLog } from "../../audit/index.ts";
 import type { Logger } from "../../log/index.ts";
 import type { Store } from "../../store/index.ts";
-import type { AuthorizationCodes, AuthorizationResumer, AuthorizationStep, CodeGrant, PendingAuthorization } from "../../oauth/types.ts";
+import type { AuthorizationCodes, AuthorizationResumer, AuthorizationStep, CodeGrant, PendingAuthorization, UserRecord } from "../../oauth/types.ts";
 import type { Consents } from "../consents.ts";
 import { pendingDb, type AccountRecord, type PendingRecord } from "../db.ts";
 import { toUserRecord } from "../accounts.ts";
@@ -29,6 +30,8 @@ export interface FlowDeps {
   readonly consents: Consents;
   /** Read at each run, so a step built after this flow (the broker's, which needs the resumer) can be added. */
   readonly steps: () => readonly AuthorizationStep[];
+  /** The user of the request's live login session (`Web.sessionUser`). */
+  readonly sessionUser: (request: Request) => UserRecord | undefined;
 }
 
 export type StepError = "access_denied" | "server_error" | "temporarily_unavailable";
@@ -93,6 +96,10 @@ export class AuthorizationFlow implements AuthorizationResumer {
     if (!record) return expiredPage();
     this.deps.audit.append({ kind: "authorize.fail", decision: "deny", subject: record.user.spiffeId, details: { clientId: record.client.clientId, error, description } });
     return this.#stepDenied(record, error, description);
+  }
+
+  sessionUser(request: Request): UserRecord | undefined {
+    return this.deps.sessionUser(request);
   }
 
   sweep(): number {

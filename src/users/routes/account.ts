@@ -93,9 +93,10 @@ export function mountAccount(app: Elysia, { web, passkeys, rpProblem, consents, 
 
   post("/account/consents/revoke", async (s, form) => {
     const account = signedIn(s);
-    const n = consents.revoke(account.name, form.get("id") ?? "");
+    // Revokes the tokens issued under the consent too (refresh families, unredeemed codes).
+    const { consents: n, families } = await consents.withdraw(account, form.get("id") ?? "");
     if (n === 0) throw new BadRequest("no such consent", 404);
-    audit.append({ kind: "user.consent.revoke", decision: "info", subject: account.spiffeId, details: { by: "user", count: n } });
+    audit.append({ kind: "user.consent.revoke", decision: "info", subject: account.spiffeId, details: { by: "user", count: n, revoked_families: families } });
     return redirect("/account?revoked=1");
   });
 }

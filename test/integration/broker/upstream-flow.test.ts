@@ -1,8 +1,8 @@
 /**
  * The double auth flow's upstream leg against a real oidc-provider: pending authorization → the
  * broker's step redirects to the upstream (discovery from the resource's RFC 9728 metadata, DCR,
- * PKCE, resource) → login and consent driven over HTTP → /oauth2/upstream/callback (state, iss,
- * code exchange) → tokens sealed in LMDB → the resumer finishes the agent's authorization. Then
+ * PKCE, resource) → login and consent driven over HTTP → /oauth2/upstream/callback (state, the
+ * browser's sluice session, iss, code exchange) → tokens sealed in LMDB → the resumer finishes the agent's authorization. Then
  * the injector swaps the sluice token for the upstream one on the way to a real HTTPS server.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { listVault } from "../../../src/broker/index.ts";
 import type { PendingAuthorization } from "../../../src/oauth/types.ts";
 import { AGENT, AGENT_REDIRECT, ALICE, BOB, CAROL, CONFIGURED_CLIENT_ID, startBrokerFixture, THIEF, type BrokerFixture } from "../../support/broker/fixture.ts";
+import { completeUpstreamLogin } from "../../support/upstream-as.ts";
 
 let f: BrokerFixture;
 beforeAll(async () => {
@@ -86,14 +87,61 @@ describe("upstream authorization (double auth flow)", () => {
       const state = new URL(outcome.location).searchParams.get("state")!;
       const q = new URLSearchParams({ state, code: "attacker-code" });
       if (iss) q.set("iss", iss);
-      const res = await fetch(`${f.issuer}/oauth2/upstream/callback?${q}`, { redirect: "manual" });
+      const res = await fetch(`${f.issuer}/oauth2/upstream/callback?${q}`, { redirect: "manual", headers: { cookie: f.sessionCookie(ALICE) } });
       expect(res.status).toBe(303);
       expect(new URL(res.headers.get("location")!).searchParams.get("error")).toBe("access_denied");
       expect(f.resumer.failed.at(-1)).toMatchObject({ id: pending.id, error: "access_denied" });
       expect(f.resumer.failed.at(-1)!.description).toContain("wrong issuer");
-      const replay = await fetch(`${f.issuer}/oauth2/upstream/callback?${q}`, { redirect: "manual" });
+      const replay = await fetch(`${f.issuer}/oauth2/upstream/callback?${q}`, { redirect: "manual", headers: { cookie: f.sessionCookie(ALICE) } });
       expect(replay.status).toBe(400);
     }
+    expect(f.upstream.grantCount("authorization_code")).toBe(0);
+    expect(listVault(f.store)).toHaveLength(0);
+  });
+
+  // RFC 9700 §2.1 / §4.7: the attacker starts a flow as themselves (alice's pending authorization)
+  // and gets a victim to finish the upstream login with the attacker's state.
+  test.each([
+    ["without a sluice session", null, "the browser has no sluice session"],
+    ["with another user's sluice session", BOB, "the browser is signed in to sluice as another user"],
+  ] as const)("a callback %s is refused: no code exchange, nothing stored, the authorization fails, audited", async (_name, session, reason) => {
+    const pending = pendingFor(ALICE);
+    const outcome = await f.broker.step.beforeCode(pending);
+    if (outcome.kind !== "redirect") throw new Error("expected a redirect");
+    const callback = await completeUpstreamLogin(outcome.location, { account: "victim-upstream", ca: f.tls.ca, redirectPrefix: `${f.issuer}/oauth2/upstream/callback` });
+    const code = new URL(callback).searchParams.get("code")!;
+    expect(code).toBeTruthy();
+
+    const res = await fetch(callback, { redirect: "manual", headers: session ? { cookie: f.sessionCookie(session) } : {} });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("location")).toBeNull(); // the client's redirect is the attacker's: not sent to this browser
+    expect(await res.text()).toContain("Upstream authorization refused");
+    expect(f.upstream.grantCount("authorization_code")).toBe(0);
+    expect(listVault(f.store)).toHaveLength(0);
+    expect(f.resumer.failed.at(-1)).toMatchObject({ id: pending.id, error: "access_denied" });
+    expect(f.resumer.pending(pending.id)).toBeUndefined();
+    expect(f.resumer.resumed.some((r) => r.id === pending.id)).toBe(false);
+
+    const records = await f.auditRecords();
+    const refused = records.findLast((r) => r.kind === "broker.callback_refused")!;
+    expect(refused).toMatchObject({ decision: "deny", subject: AGENT, details: { pendingUser: "alice", browserUser: session?.name ?? null, reason, user: ALICE.spiffeId, source: "upstream-mcp" } });
+    expect(JSON.stringify(records)).not.toContain(code);
+
+    // The state is spent: the same response, now from alice's own browser, is not accepted either.
+    const replay = await fetch(callback, { redirect: "manual", headers: { cookie: f.sessionCookie(ALICE) } });
+    expect(replay.status).toBe(400);
+    expect(f.upstream.grantCount("authorization_code")).toBe(0);
+  });
+
+  test("a callback whose session was ended (logout) is refused the same way", async () => {
+    const pending = pendingFor(ALICE);
+    const outcome = await f.broker.step.beforeCode(pending);
+    if (outcome.kind !== "redirect") throw new Error("expected a redirect");
+    const callback = await completeUpstreamLogin(outcome.location, { account: "alice-upstream", ca: f.tls.ca, redirectPrefix: `${f.issuer}/oauth2/upstream/callback` });
+    const cookie = f.sessionCookie(ALICE);
+    f.resumer.logout(cookie);
+    const res = await fetch(callback, { redirect: "manual", headers: { cookie } });
+    expect(res.status).toBe(403);
     expect(f.upstream.grantCount("authorization_code")).toBe(0);
     expect(listVault(f.store)).toHaveLength(0);
   });

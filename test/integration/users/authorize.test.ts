@@ -283,6 +283,36 @@ describe("login, consent, steps, code", () => {
   });
 });
 
+describe("resumer.sessionUser: whose browser presents a step's callback (RFC 9700 §4.7)", () => {
+  const callback = (cookie?: string) => new Request(`${h.issuer}/oauth2/upstream/callback?state=s&code=c`, { headers: cookie ? { cookie } : {} });
+
+  test("the user of a live session; nothing for no, malformed, unknown, ended or expired sessions", async () => {
+    const sessions = new Sessions(h.store, { idleSeconds: 600, absoluteSeconds: 3600 });
+    const { id, key } = await sessions.create("alice", "test-passkey");
+    expect(h.users.resumer.sessionUser(callback(`other=1; sluice-session=${id}`))).toEqual(h.users.directory.get("alice")!);
+    expect(h.users.resumer.sessionUser(callback())).toBeUndefined();
+    expect(h.users.resumer.sessionUser(callback("sluice-session=not a session"))).toBeUndefined();
+    expect(h.users.resumer.sessionUser(callback(`sluice-session=${randomToken(32)}`))).toBeUndefined();
+    // Another cookie's value is no session.
+    expect(h.users.resumer.sessionUser(callback(`sluice-csrf=${id}`))).toBeUndefined();
+    await sessions.destroy(key);
+    expect(h.users.resumer.sessionUser(callback(`sluice-session=${id}`))).toBeUndefined();
+
+    const idle = randomToken(32);
+    const now = Math.floor(Date.now() / 1000);
+    h.store.db(sessionsDb).putSync(hashToken(idle), { user: "alice", passkey: "p", authTime: now - 3600, lastSeenAt: now - 1801 });
+    expect(h.users.resumer.sessionUser(callback(`sluice-session=${idle}`))).toBeUndefined();
+  });
+
+  test("a removed user's session belongs to nobody", async () => {
+    h.users.admin.add("dora", false);
+    const { id } = await new Sessions(h.store, { idleSeconds: 600, absoluteSeconds: 3600 }).create("dora", "test-passkey");
+    expect(h.users.resumer.sessionUser(callback(`sluice-session=${id}`))?.name).toBe("dora");
+    h.users.admin.remove("dora");
+    expect(h.users.resumer.sessionUser(callback(`sluice-session=${id}`))).toBeUndefined();
+  });
+});
+
 describe("pages: sessions, CSRF, limits", () => {
   test("logout is a POST with CSRF; afterwards the session is gone", async () => {
     const b = await signedIn();

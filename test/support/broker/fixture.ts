@@ -78,8 +78,14 @@ export interface BrokerFixture {
   forward(head: RequestHead, decision: InjectionDecision): Promise<Response>;
   /** A pending authorization as the users part would hand it to the step. */
   pending(user?: UserRecord, workload?: string): PendingAuthorization;
-  /** Runs the upstream leg for `pending` (step → upstream login/consent → callback) and returns sluice's answer to the browser. */
-  authorizeUpstream(pending: PendingAuthorization, options?: { deny?: boolean }): Promise<Response>;
+  /**
+   * Runs the upstream leg for `pending` (step → upstream login/consent → callback) and returns
+   * sluice's answer to the browser. The browser holds a sluice session of `session` (default: the
+   * pending authorization's user; null: no session).
+   */
+  authorizeUpstream(pending: PendingAuthorization, options?: { deny?: boolean; session?: UserRecord | null }): Promise<Response>;
+  /** The Cookie header of a fresh sluice login session for `user` (the test resumer's sessions). */
+  sessionCookie(user: UserRecord): string;
   auditRecords(): Promise<AuditRecord[]>;
   close(): Promise<void>;
 }
@@ -244,8 +250,10 @@ export async function startBrokerFixture(options: BrokerFixtureOptions = {}): Pr
         const outcome = await broker.step.beforeCode(pending);
         if (outcome.kind !== "redirect") throw new Error(`expected a redirect, got ${JSON.stringify(outcome)}`);
         const callback = await completeUpstreamLogin(outcome.location, { account: "alice-upstream", ca: tls.ca, redirectPrefix: `${issuer}/oauth2/upstream/callback`, ...(o.deny ? { deny: true } : {}) });
-        return fetch(callback, { redirect: "manual" });
+        const session = o.session === undefined ? pending.user : o.session;
+        return fetch(callback, { redirect: "manual", headers: session ? { cookie: resumer.login(session) } : {} });
       },
+      sessionCookie: (user) => resumer.login(user),
       connection: (workload, pid = 4242) => ({
         id: 1,
         origin: { pid, uid: 1000, gid: 1000, cgroupId: 1n, ...(workload ? { workload } : {}), via: "kernel-redirect" },

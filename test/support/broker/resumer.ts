@@ -2,13 +2,18 @@
  * A small real AuthorizationResumer for broker tests, standing in for the users part's: it holds
  * pending authorizations, resumes each at most once (issuing a random code and redirecting to the
  * client's exact redirect_uri with `state` and `iss`), and fails them with an RFC 6749 §4.1.2.1
- * error redirect. Unknown or expired ids get a 400 page.
+ * error redirect. Unknown or expired ids get a 400 page. Its login sessions are real in the way
+ * that matters to the broker: `login(user)` gives a random cookie value, and `sessionUser(request)`
+ * answers only for a request carrying a live one (`logout` ends it).
  */
 import { randomBytes } from "node:crypto";
 import type { AuthorizationResumer, OAuthClient, PendingAuthorization, UserRecord } from "../../../src/oauth/types.ts";
 
+export const TEST_SESSION_COOKIE = "test-session";
+
 export class TestResumer implements AuthorizationResumer {
   readonly #pending = new Map<string, PendingAuthorization>();
+  readonly #sessions = new Map<string, UserRecord>();
   readonly resumed: { id: string; code: string }[] = [];
   readonly failed: { id: string; error: string; description: string }[] = [];
 
@@ -33,6 +38,25 @@ export class TestResumer implements AuthorizationResumer {
   pending(id: string): PendingAuthorization | undefined {
     const p = this.#pending.get(id);
     return p && p.expiresAt * 1000 > Date.now() ? p : undefined;
+  }
+
+  /** A new login session for `user`; returns the Cookie header value a browser would send. */
+  login(user: UserRecord): string {
+    const id = randomBytes(32).toString("base64url");
+    this.#sessions.set(id, user);
+    return `${TEST_SESSION_COOKIE}=${id}`;
+  }
+
+  logout(cookie: string): void {
+    this.#sessions.delete(cookie.slice(TEST_SESSION_COOKIE.length + 1));
+  }
+
+  sessionUser(request: Request): UserRecord | undefined {
+    for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+      const [name, value] = part.trim().split("=", 2);
+      if (name === TEST_SESSION_COOKIE && value) return this.#sessions.get(value);
+    }
+    return undefined;
   }
 
   async resume(id: string): Promise<Response> {
