@@ -98,8 +98,15 @@ describe.skipIf(Boolean(skip))("static secret injection for a workload that hold
     ].join("\n");
     const before = api.requests.length;
     const tool = cgroup.spawn(TOOL_UID, [toolBin, "-e", script], { HOME: toolHome, NODE_EXTRA_CA_CERTS: join(toolHome, "host-ca.pem"), KEY_FILE: keyFile }, work);
+    const stderr = new Response(tool.stderr).text();
     const stdout = tool.stdout.getReader();
-    const first = new TextDecoder().decode((await stdout.read()).value);
+    // The first line (the process then waits on stdin so /proc/PID/environ can be read).
+    let first = "";
+    while (!first.includes("\n")) {
+      const chunk = await stdout.read();
+      if (chunk.done) throw new Error(`the tool exited (${await tool.exited}) before answering; stderr:\n${await stderr}`);
+      first += new TextDecoder().decode(chunk.value);
+    }
     const result = JSON.parse(first.split("\n")[0]!) as { status: number; body: string; keyFile: string };
     expect(result).toEqual({ status: 200, body: "ok\n", keyFile: "EACCES" });
 
