@@ -104,8 +104,11 @@ export async function startMtlsListener(options: MtlsListenerOptions): Promise<M
         ...(peerCertificates.length > 0 ? { peerCertificates } : {}),
       });
       const response = await options.app.handle(request);
-      const out: Record<string, string> = {};
+      const out: Record<string, string | string[]> = {};
       response.headers.forEach((value, name) => (out[name] = value));
+      // Headers.forEach hands out each Set-Cookie separately: keep them all, not only the last.
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length > 0) out["set-cookie"] = cookies;
       const payload = Buffer.from(await response.arrayBuffer());
       res.writeHead(response.status, { ...out, "content-length": String(payload.length) });
       res.end(payload);

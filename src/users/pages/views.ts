@@ -1,6 +1,7 @@
 /** The pages: login, enrollment, consent, account (passkeys and consents), logout, errors. */
 import type { ConsentRecord, PasskeyRecord } from "../db.ts";
 import type { OAuthClient, UserRecord } from "../../oauth/types.ts";
+import { isLoopbackHost } from "../../policy/index.ts";
 import { html, page, type Html } from "./html.ts";
 import { WEBAUTHN_SCRIPT } from "./webauthn-script.ts";
 
@@ -44,7 +45,9 @@ export interface ConsentView {
 
 export function consentPage(v: ConsentView): Response {
   const redirect = new URL(v.redirectUri);
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(redirect.hostname);
+  // MCP security considerations: the redirect's host MUST be shown (a private-use scheme has none: show the scheme), with a warning for loopback.
+  const returnsTo = redirect.host !== "" ? redirect.host : redirect.protocol;
+  const loopback = redirect.protocol === "http:" && isLoopbackHost(redirect.hostname);
   const body = html`<h1>Allow access?</h1>
 <dl>
 <dt>Workload</dt><dd>${v.workload ? html`<code>${v.workload}</code>` : html`<span class="warn">unbound client: no workload identity vouches for this client</span>`}</dd>
@@ -52,7 +55,7 @@ export function consentPage(v: ConsentView): Response {
 <dt>Acting for</dt><dd>${v.user.displayName ?? v.user.name} <span class="muted"><code>${v.user.spiffeId}</code></span></dd>
 <dt>Resource</dt><dd>${v.resources.map((r) => html`<code>${r}</code><br>`)}</dd>
 <dt>Scopes</dt><dd>${v.scopes.length ? v.scopes.map((s) => html`<code>${s}</code> `) : html`<span class="muted">none requested</span>`}</dd>
-<dt>Returns to</dt><dd><code>${redirect.host}</code>${loopback ? html`<br><span class="warn">a program on the computer that started this sign-in receives the result</span>` : ""}</dd>
+<dt>Returns to</dt><dd><code>${returnsTo}</code>${loopback ? html`<br><span class="warn">a program on the computer that started this sign-in receives the result</span>` : ""}</dd>
 </dl>
 <form method="post" action="/oauth2/authorize/consent">
 <input type="hidden" name="csrf" value="${v.csrf}"><input type="hidden" name="pending" value="${v.pendingId}">
