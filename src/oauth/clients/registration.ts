@@ -29,7 +29,12 @@ export function buildRegistration(body: Record<string, unknown>, caller: CallerC
   const attested = caller.attestedSpiffeId !== undefined;
   const metadata = validateMetadata(body, ctx.bundles, { attested });
   const proven = provenIdentity(metadata, jwtSvidAssertion(body), caller, ctx);
-  const method = metadata.tokenEndpointAuthMethod;
+  // A workload proven only at registration (JWT-SVID, X.509-SVID) must prove itself again on every
+  // token request: a public client bound to its ID would let anyone holding the client_id obtain
+  // tokens in the workload's name. RFC 7591 §3.2.1 lets the server substitute the method (returned).
+  // Attested clients are re-attested per request instead (ClientRegistry.authenticate).
+  const method =
+    proven && proven.proof !== "attested" && metadata.tokenEndpointAuthMethod === "none" ? (proven.proof === "jwt-svid" ? "spiffe_jwt" : "spiffe_x509") : metadata.tokenEndpointAuthMethod;
 
   let spiffeId = metadata.spiffeId;
   if (proven) {

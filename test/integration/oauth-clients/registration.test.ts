@@ -105,10 +105,11 @@ describe("metadata validation names the field", () => {
       expect(r.body.error_description).toContain(field);
     });
   }
-  test("a prefix spiffe_id needs a SPIFFE auth method", async () => {
+  test("a workload proven only at registration (JWT-SVID) must prove itself at every token request: `none` becomes spiffe_jwt", async () => {
     const r = await register(f, { ...MCP_SDK_LIKE, spiffe_id: `spiffe://${TD}/agents/*`, software_statement: svid(f.ca, "agents/a") });
-    expect(r.body.error).toBe("invalid_client_metadata");
-    expect(r.body.error_description).toContain("prefix");
+    expect(r.status).toBe(201);
+    expect(r.body.token_endpoint_auth_method).toBe("spiffe_jwt");
+    expect(r.body.spiffe_id).toBe(`spiffe://${TD}/agents/*`);
   });
   test("unknown fields are ignored (RFC 7591 §2)", async () => {
     const r = await register(f, { ...MCP_SDK_LIKE, frobnicate: true });
