@@ -112,26 +112,35 @@ export class CredentialInjector implements Injector {
     return auds.find((aud) => servicesForResource(snapshot, aud).some((s) => s.name === service));
   }
 
-  async #inject(
+  /**
+   * Static and JWT-SVID credentials are at hand: decided synchronously (no Promise, so the proxy
+   * need not pause the connection). OAuth sources may have to reach their upstream: async.
+   */
+  #inject(
     conn: ConnectionContext,
     binding: CompiledBinding,
     user: string | undefined,
     resource: string | undefined,
     /** The request carried a sluice token: its Authorization header goes whatever header the source sets. */
     hadSluiceToken: boolean,
-  ): Promise<InjectionDecision> {
+  ): InjectionDecision | Promise<InjectionDecision> {
+    const spec = binding.credentialSource.spec;
+    if (spec.type !== "static" && spec.type !== "jwtSVID") return this.#injectFetched(conn, binding, user, resource, hadSluiceToken);
+    let header: readonly [string, string];
+    try {
+      header = spec.type === "static" ? staticHeader(this.d.secrets, spec) : ["Authorization", `Bearer ${this.d.jwtSvid.token(conn.origin.workload!, spec.audience)}`];
+    } catch (err) {
+      return this.#credentialError(conn, binding, user, err);
+    }
+    return this.#injected(conn, binding, user, hadSluiceToken, header);
+  }
+
+  async #injectFetched(conn: ConnectionContext, binding: CompiledBinding, user: string | undefined, resource: string | undefined, hadSluiceToken: boolean): Promise<InjectionDecision> {
     const source = binding.credentialSource;
     const spec = source.spec;
-    const workload = conn.origin.workload!;
     let header: readonly [string, string];
     try {
       switch (spec.type) {
-        case "static":
-          header = staticHeader(this.d.secrets, spec);
-          break;
-        case "jwtSVID":
-          header = ["Authorization", `Bearer ${this.d.jwtSvid.token(workload, spec.audience)}`];
-          break;
         case "oauth2ClientCredentials":
           header = ["Authorization", `Bearer ${await this.d.clientCredentials.token(source.name, spec)}`];
           break;
@@ -151,24 +160,36 @@ export class CredentialInjector implements Injector {
           header = ["Authorization", `Bearer ${got.token}`];
           break;
         }
+        default:
+          throw new BrokerError("ERR_BROKER_CONFIG", `credential source type ${spec.type} is not fetched`);
       }
     } catch (err) {
-      const unavailable = err instanceof BrokerError && err.code === "ERR_BROKER_UPSTREAM_UNAVAILABLE";
-      this.d.logger.warn("cannot get credential", { source: source.name, workload, error: err });
-      return this.#refuse(conn, user, {
-        status: unavailable ? 503 : 502,
-        label: "failed",
-        kind: "broker.credential_error",
-        reason: err instanceof BrokerError ? err.message : "internal error",
-      }, { source: source.name, binding: binding.name });
+      return this.#credentialError(conn, binding, user, err);
     }
+    return this.#injected(conn, binding, user, hadSluiceToken, header);
+  }
+
+  #credentialError(conn: ConnectionContext, binding: CompiledBinding, user: string | undefined, err: unknown): InjectionDecision {
+    const source = binding.credentialSource;
+    const unavailable = err instanceof BrokerError && err.code === "ERR_BROKER_UPSTREAM_UNAVAILABLE";
+    this.d.logger.warn("cannot get credential", { source: source.name, workload: conn.origin.workload, error: err });
+    return this.#refuse(conn, user, {
+      status: unavailable ? 503 : 502,
+      label: "failed",
+      kind: "broker.credential_error",
+      reason: err instanceof BrokerError ? err.message : "internal error",
+    }, { source: source.name, binding: binding.name });
+  }
+
+  #injected(conn: ConnectionContext, binding: CompiledBinding, user: string | undefined, hadSluiceToken: boolean, header: readonly [string, string]): InjectionDecision {
+    const source = binding.credentialSource;
     this.d.audit.append({
       kind: "broker.inject",
       decision: "allow",
-      subject: workload,
+      subject: conn.origin.workload!,
       pid: conn.origin.pid,
       uid: conn.origin.uid,
-      details: { user: user ?? null, service: conn.service.name, binding: binding.name, source: source.name, sourceType: spec.type, header: header[0] },
+      details: { user: user ?? null, service: conn.service.name, binding: binding.name, source: source.name, sourceType: source.spec.type, header: header[0] },
     });
     const remove = hadSluiceToken && header[0].toLowerCase() !== "authorization" ? ["Authorization", header[0]] : [header[0]];
     return { kind: "forward", removeHeaders: remove, setHeaders: [header], label: "injected" };

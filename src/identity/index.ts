@@ -62,3 +62,4 @@ export type { Attestation, AttestorOptions, AttestorStats, IdentifyOptions } fro
 export { explainFacts, explainIdentity, formatExplanation } from "./explain.ts";
 export type { EntryCheck, ExplainOptions, IdentityExplanation, IdentitySummary, KeyCheck, WorkloadCheck } from "./explain.ts";
 export { attestLoopbackPeer, type LoopbackConnection, type LoopbackPeer } from "./tcp-peer.ts";
+export { holdsSocket } from "./socket-owner.ts";

@@ -71,6 +71,11 @@ function candidatePids(uid: number, limits: PeerScanLimits): number[] {
   return out;
 }
 
+/** Whether process `pid` (still) has socket `inode` among its open files. */
+export function holdsSocket(pid: number, inode: number, limits: PeerScanLimits = DEFAULT_PEER_SCAN): boolean {
+  return fdHolding(pid, `socket:[${inode}]`, limits) !== undefined;
+}
+
 function fdHolding(pid: number, target: string, limits: PeerScanLimits): string | undefined {
   let fds: string[];
   try {

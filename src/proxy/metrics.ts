@@ -5,12 +5,17 @@
  */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface Series {
+/** One (Service, decision label) series. Bucket counts are per bucket here, cumulative when rendered. */
+export interface RequestSeries {
+  readonly service: string;
+  readonly label: string;
   requests: number;
   bytesIn: number;
   bytesOut: number;
   sum: number;
-  buckets: number[];
+  readonly buckets: number[];
+  /** Responses by status class: index 1 = 1xx … 5 = 5xx, 0 = anything else. */
+  readonly classes: number[];
 }
 
 export interface RequestObservation {
@@ -27,8 +32,7 @@ export type RequestHook = (o: RequestObservation) => void;
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 export class ProxyMetrics {
-  readonly #series = new Map<string, Series & { service: string; label: string }>();
-  readonly #statuses = new Map<string, number>();
+  readonly #series = new Map<string, RequestSeries>();
   readonly #connections = new Map<string, number>();
   readonly #hooks = new Set<RequestHook>();
 
@@ -38,18 +42,33 @@ export class ProxyMetrics {
     return () => this.#hooks.delete(hook);
   }
 
-  observe(o: RequestObservation): void {
-    const key = `${o.service}\u0000${o.label}`;
+  /** The series for (service, label), created on first use; sessions keep it to skip the lookup per request. */
+  series(service: string, label: string): RequestSeries {
+    const key = `${service}\u0000${label}`;
     let s = this.#series.get(key);
-    if (!s) this.#series.set(key, (s = { service: o.service, label: o.label, requests: 0, bytesIn: 0, bytesOut: 0, sum: 0, buckets: BUCKETS.map(() => 0) }));
+    if (!s) this.#series.set(key, (s = { service, label, requests: 0, bytesIn: 0, bytesOut: 0, sum: 0, buckets: BUCKETS.map(() => 0), classes: [0, 0, 0, 0, 0, 0] }));
+    return s;
+  }
+
+  observe(o: RequestObservation): void {
+    this.record(this.series(o.service, o.label), o.status, o.bytesIn, o.bytesOut, o.seconds);
+  }
+
+  /** `observe` for a series already looked up (the per-request path: no key string, no observation object unless hooked). */
+  record(s: RequestSeries, status: number, bytesIn: number, bytesOut: number, seconds: number): void {
     s.requests++;
-    s.bytesIn += o.bytesIn;
-    s.bytesOut += o.bytesOut;
-    s.sum += o.seconds;
-    for (let i = 0; i < BUCKETS.length; i++) if (o.seconds <= BUCKETS[i]!) s.buckets[i]!++;
-    const sk = `${o.service}\u0000${Math.floor(o.status / 100)}xx`;
-    this.#statuses.set(sk, (this.#statuses.get(sk) ?? 0) + 1);
-    for (const h of this.#hooks) h(o);
+    s.bytesIn += bytesIn;
+    s.bytesOut += bytesOut;
+    s.sum += seconds;
+    let i = 0;
+    while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
+    if (i < BUCKETS.length) s.buckets[i]!++;
+    const cls = (status / 100) | 0;
+    s.classes[cls >= 1 && cls <= 5 ? cls : 0]!++;
+    if (this.#hooks.size > 0) {
+      const o: RequestObservation = { service: s.service, label: s.label, status, bytesIn, bytesOut, seconds };
+      for (const h of this.#hooks) h(o);
+    }
   }
 
   connection(outcome: string): void {
@@ -71,7 +90,14 @@ export class ProxyMetrics {
     out.push("# HELP sluice_proxy_requests_total Requests relayed, by Service and decision.", "# TYPE sluice_proxy_requests_total counter");
     for (const s of this.#series.values()) out.push(`sluice_proxy_requests_total{service="${esc(s.service)}",decision="${esc(s.label)}"} ${s.requests}`);
     out.push("# HELP sluice_proxy_responses_total Responses, by Service and status class.", "# TYPE sluice_proxy_responses_total counter");
-    for (const [k, v] of this.#statuses) {
+    const statuses = new Map<string, number>();
+    for (const s of this.#series.values())
+      s.classes.forEach((n, c) => {
+        if (n === 0) return;
+        const k = `${s.service}\u0000${c === 0 ? "0xx" : `${c}xx`}`;
+        statuses.set(k, (statuses.get(k) ?? 0) + n);
+      });
+    for (const [k, v] of statuses) {
       const [svc, cls] = k.split("\u0000");
       out.push(`sluice_proxy_responses_total{service="${esc(svc!)}",code="${cls}"} ${v}`);
     }
@@ -82,7 +108,8 @@ export class ProxyMetrics {
     out.push("# HELP sluice_proxy_request_duration_seconds Request head received to response end.", "# TYPE sluice_proxy_request_duration_seconds histogram");
     for (const s of this.#series.values()) {
       const l = `service="${esc(s.service)}",decision="${esc(s.label)}"`;
-      BUCKETS.forEach((b, i) => out.push(`sluice_proxy_request_duration_seconds_bucket{${l},le="${b}"} ${s.buckets[i]}`));
+      let cumulative = 0;
+      BUCKETS.forEach((b, i) => out.push(`sluice_proxy_request_duration_seconds_bucket{${l},le="${b}"} ${(cumulative += s.buckets[i]!)}`));
       out.push(`sluice_proxy_request_duration_seconds_bucket{${l},le="+Inf"} ${s.requests}`);
       out.push(`sluice_proxy_request_duration_seconds_sum{${l}} ${s.sum}`);
       out.push(`sluice_proxy_request_duration_seconds_count{${l}} ${s.requests}`);

@@ -11,7 +11,7 @@
 import { startAdminSocket } from "../admin/index.ts";
 import type { AuditLog } from "../audit/index.ts";
 import type { SluiceConfig } from "../config/index.ts";
-import type { Attestor } from "../identity/index.ts";
+import { holdsSocket, readStartTime, type Attestor } from "../identity/index.ts";
 import type { Logger } from "../log/index.ts";
 import { createClientRegistry, startMtlsListener, callerContextFor, startOAuth, type AttestPeer, type OAuthServer } from "../oauth/index.ts";
 import type { PolicyEngine } from "../policy/index.ts";
@@ -53,7 +53,11 @@ export async function startAuthorization(deps: AuthorizationDeps): Promise<Start
     // A loopback caller is a local process: its workload SPIFFE ID binds registrations (DESIGN §2 step 5).
     const attest: AttestPeer = async (peer) => {
       try {
-        return (await attestor.identify(peer.pid, policy.current())).match.spiffeId;
+        // The pidfd rule (DESIGN §6): pin the process by its start time, and after attesting check it
+        // still holds the socket, so a pid reused since the socket lookup is never credited.
+        const startTime = readStartTime(peer.pid);
+        const attestation = await attestor.identify(peer.pid, policy.current(), { expect: { startTime } });
+        return holdsSocket(peer.pid, peer.inode) ? attestation.match.spiffeId : undefined;
       } catch {
         return undefined; // the process exited or changed: no attestation rather than a guess
       }

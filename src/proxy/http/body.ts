@@ -19,6 +19,8 @@ class NoBody implements BodyTracker {
     return 0;
   }
 }
+/** Stateless: one for every message without a body. */
+const NO_BODY = new NoBody();
 
 class FixedLength implements BodyTracker {
   #left: number;
@@ -159,7 +161,7 @@ class Chunked implements BodyTracker {
 export function bodyTracker(framing: BodyFraming, limits: HttpLimits, onData?: (b: Uint8Array) => void): BodyTracker {
   switch (framing.kind) {
     case "none":
-      return new NoBody();
+      return NO_BODY;
     case "length":
       return new FixedLength(framing.length, onData);
     case "chunked":

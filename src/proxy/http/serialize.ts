@@ -8,20 +8,42 @@ const REASONS: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized
 
 export const reasonFor = (status: number): string => REASONS[status] ?? "Status";
 
+/** Is `lower` one of the hop-by-hop names? (A length switch first: most names are not.) */
+function isHopByHop(n: string): boolean {
+  switch (n.length) {
+    case 2:
+    case 7:
+    case 10:
+    case 16:
+    case 18:
+    case 19:
+      return HOP_BY_HOP.has(n.toLowerCase());
+    default:
+      return false;
+  }
+}
+
 /** The request head sent upstream: hop-by-hop fields dropped, then the injector's removals and sets. */
 export function upstreamRequestHead(head: RequestHead, decision: Extract<InjectionDecision, { kind: "forward" }>): Uint8Array {
   // Per-request names to drop: usually a handful, so a small array beats copying a Set.
   const drop: string[] = [];
   for (const [n, v] of head.headers) if (n.length === 10 && n.toLowerCase() === "connection") for (const t of v.split(",")) drop.push(t.trim().toLowerCase());
-  for (const n of decision.removeHeaders ?? []) drop.push(n.toLowerCase());
-  for (const [n] of decision.setHeaders ?? []) drop.push(n.toLowerCase());
+  if (decision.removeHeaders) for (const n of decision.removeHeaders) drop.push(n.toLowerCase());
+  if (decision.setHeaders) for (const [n] of decision.setHeaders) drop.push(n.toLowerCase());
   let s = `${head.method} ${head.target} HTTP/1.1\r\n`;
   for (const [n, v] of head.headers) {
-    const lower = n.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !drop.includes(lower)) s += `${n}: ${v}\r\n`;
+    if (isHopByHop(n)) continue;
+    if (drop.length > 0 && isDropped(drop, n)) continue;
+    s += `${n}: ${v}\r\n`;
   }
-  for (const [n, v] of decision.setHeaders ?? []) s += `${n}: ${v}\r\n`;
+  if (decision.setHeaders) for (const [n, v] of decision.setHeaders) s += `${n}: ${v}\r\n`;
   return Buffer.from(s + "\r\n", "latin1");
+}
+
+function isDropped(drop: readonly string[], name: string): boolean {
+  let lower: string | undefined;
+  for (const d of drop) if (d.length === name.length && d === (lower ??= name.toLowerCase())) return true;
+  return false;
 }
 
 export function responseHeadBytes(head: ResponseHead): Uint8Array {

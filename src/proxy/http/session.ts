@@ -8,12 +8,12 @@
 import type { Socket } from "bun";
 import type { Logger } from "../../log/index.ts";
 import { ProxyError } from "../errors.ts";
-import type { ProxyMetrics } from "../metrics.ts";
+import type { ProxyMetrics, RequestSeries } from "../metrics.ts";
 import { Outbox } from "../outbox.ts";
 import type { ConnectionContext, InjectionDecision, Injector, RequestHead, ResponseHead, ResponseRewriter } from "../types.ts";
 import { shortReason, type UpstreamConn, type UpstreamOwner, type UpstreamPool, type UpstreamTarget } from "../upstream.ts";
 import { bodyTracker, type BodyTracker } from "./body.ts";
-import { parseRequestHead, parseResponseHead, requestFraming, responseFraming, wantsClose, type BodyFraming } from "./head.ts";
+import { isFieldValue, isToken, parseRequestHead, parseResponseHead, requestFraming, responseFraming, wantsClose, type BodyFraming } from "./head.ts";
 import type { HttpLimits } from "./limits.ts";
 import { responseHeadBytes, simpleResponse, upstreamRequestHead } from "./serialize.ts";
 
@@ -30,7 +30,6 @@ export interface SessionDeps {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
-const SAFE_FIELD = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 type Phase = "head" | "deciding" | "exchange" | "closed";
 
@@ -64,6 +63,7 @@ export class HttpSession implements UpstreamOwner {
   #pausedForUpstream = false;
   #rewrite: Rewrite | undefined;
   #label = "";
+  #series: RequestSeries | undefined;
   #start = 0;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -149,7 +149,7 @@ export class HttpSession implements UpstreamOwner {
     this.#bytesIn = end + 4 - start;
     this.#bytesOut = 0;
     this.#start = performance.now();
-    this.#buf = this.#buf.subarray(end + 4);
+    this.#buf = end + 4 === this.#buf.length ? EMPTY : this.#buf.subarray(end + 4);
     this.#req = head;
     this.#clientClose = wantsClose(head.version, head.headers);
     this.#phase = "deciding";
@@ -160,11 +160,12 @@ export class HttpSession implements UpstreamOwner {
       return this.#injectorFailed(err);
     }
     if (decision instanceof Promise) {
-      this.#pause("pipeline");
+      // No pause while the injector works (pause/resume cost two syscalls per request): bytes that
+      // arrive meanwhile wait in #buf, and onClientData pauses the socket once that passes maxHeadBytes.
       decision.then(
         (d) => {
           if (this.#phase !== "deciding") return;
-          this.#unpause("pipeline");
+          if (this.#pausedForPipeline) this.#unpause("pipeline");
           this.#apply(d, head, framing);
         },
         (err) => this.#injectorFailed(err),
@@ -186,7 +187,7 @@ export class HttpSession implements UpstreamOwner {
       this.#sendOwn(decision.status, decision.body ?? "", this.#clientClose || framing.kind !== "none", decision.headers);
       return;
     }
-    for (const [n, v] of decision.setHeaders ?? []) if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(n) || !SAFE_FIELD.test(v)) return this.#injectorFailed(new Error(`invalid header ${n} from injector`));
+    if (decision.setHeaders) for (const [n, v] of decision.setHeaders) if (!isToken(n) || !isFieldValue(v)) return this.#injectorFailed(new Error(`invalid header ${n} from injector`));
     this.#reqHeadBytes = upstreamRequestHead(head, decision);
     this.#reqBody = bodyTracker(framing, this.deps.limits);
     this.#reqHadNoBody = framing.kind === "none";
@@ -238,24 +239,29 @@ export class HttpSession implements UpstreamOwner {
     let from = 0;
     try {
       while (!this.#respParsed) {
-        this.#respHead = this.#respHead.length === 0 ? chunk.subarray(from) : Buffer.concat([this.#respHead, chunk.subarray(from)]);
-        from = chunk.length;
-        const end = this.#respHead.indexOf(CRLFCRLF);
+        // The head is found and forwarded by offsets into one buffer: no per-response copies.
+        let buf = chunk;
+        let base = from;
+        if (this.#respHead.length > 0) {
+          buf = Buffer.concat([this.#respHead, chunk.subarray(from)]);
+          base = 0;
+        }
+        const end = buf.indexOf(CRLFCRLF, base);
         if (end < 0) {
-          if (this.#respHead.length > this.deps.limits.maxHeadBytes) throw new ProxyError("ERR_PROXY_UPSTREAM", "upstream response head too large", 502);
+          if (buf.length - base > this.deps.limits.maxHeadBytes) throw new ProxyError("ERR_PROXY_UPSTREAM", "upstream response head too large", 502);
+          this.#respHead = base === 0 ? buf : buf.subarray(base);
           return;
         }
-        const headBytes = this.#respHead.subarray(0, end + 4);
-        const rest = this.#respHead.subarray(end + 4);
-        const head = parseResponseHead(this.#respHead.toString("latin1", 0, end), this.deps.limits);
+        const headEnd = end + 4;
+        const head = parseResponseHead(buf.toString("latin1", base, end), this.deps.limits);
         this.#respHead = EMPTY;
+        chunk = buf;
+        from = headEnd;
         if (head.status >= 100 && head.status < 200) {
           // Interim responses (100 Continue, 103 Early Hints) pass through; 101 cannot: Upgrade is not forwarded.
           if (head.status === 101) throw new ProxyError("ERR_PROXY_UPSTREAM", "upstream switched protocols, which sluice does not relay", 502);
-          this.#sendToClient(headBytes);
-          chunk = rest;
-          from = 0;
-          if (rest.length === 0) return;
+          this.#sendToClient(buf.subarray(base, headEnd));
+          if (from === buf.length) return;
           continue;
         }
         this.#respParsed = true;
@@ -263,28 +269,25 @@ export class HttpSession implements UpstreamOwner {
         const framing = responseFraming(this.#req!.method, head.status, head.headers);
         this.#respFraming = framing;
         this.#upReusable = framing.kind !== "close" && !wantsClose(head.version, head.headers);
-        const rewriter = this.deps.rewriters.find((r) => r.wants(this.deps.context, this.#req!, head));
+        const rewriter = this.deps.rewriters.length === 0 ? undefined : this.deps.rewriters.find((r) => r.wants(this.deps.context, this.#req!, head));
         if (rewriter) {
-          const rw: Rewrite = { rewriter, head, decoded: [], raw: [headBytes], size: 0 };
+          const rw: Rewrite = { rewriter, head, decoded: [], raw: [buf.subarray(base, headEnd)], size: 0 };
           this.#rewrite = rw;
           this.#respBody = bodyTracker(framing, this.deps.limits, (b) => {
             rw.size += b.length;
             if (rw.size <= this.deps.limits.maxRewriteBodyBytes) rw.decoded.push(Buffer.from(b));
           });
-        } else {
-          this.#respBody = bodyTracker(framing, this.deps.limits);
-          if (headBytes.buffer === rest.buffer && headBytes.byteOffset + headBytes.length === rest.byteOffset) {
-            // Head and body in one read: one write (one TLS record, one syscall) for both.
-            const n = this.#respBody.consume(rest, 0);
-            this.#sendToClient(this.#respHead0(headBytes, n));
-            if (n < rest.length) this.#upReusable = false;
-            if (this.#respBody.done) this.#responseDone();
-            return;
-          }
-          this.#sendToClient(headBytes);
+          break;
         }
-        chunk = rest;
-        from = 0;
+        // Head and the body bytes that came with it: one write (one TLS record, one syscall).
+        const body = bodyTracker(framing, this.deps.limits);
+        this.#respBody = body;
+        const stop = headEnd + body.consume(buf, headEnd);
+        this.#sendToClient(base === 0 && stop === buf.length ? buf : buf.subarray(base, stop));
+        // Bytes past the response end: the upstream broke framing; never reuse it.
+        if (stop < buf.length) this.#upReusable = false;
+        if (body.done) this.#responseDone();
+        return;
       }
       if (from < chunk.length) this.#forwardResponseBody(chunk, from);
       else if (this.#respBody!.done) this.#responseDone();
@@ -305,11 +308,6 @@ export class HttpSession implements UpstreamOwner {
     // Bytes past the response end: the upstream broke framing; never reuse it.
     if (from + n < chunk.length) this.#upReusable = false;
     if (body.done) this.#responseDone();
-  }
-
-  /** `head` followed by `n` bytes of the same underlying buffer. */
-  #respHead0(head: Buffer, n: number): Buffer {
-    return Buffer.from(head.buffer, head.byteOffset, head.length + n);
   }
 
   #abandonRewrite(rw: Rewrite): void {
@@ -354,7 +352,10 @@ export class HttpSession implements UpstreamOwner {
   #respDoneFlag = false;
 
   #observe(): void {
-    this.deps.metrics.observe({ service: this.deps.context.service.name, label: this.#label, status: this.#respStatus, bytesIn: this.#bytesIn, bytesOut: this.#bytesOut, seconds: (performance.now() - this.#start) / 1000 });
+    const metrics = this.deps.metrics;
+    let series = this.#series;
+    if (series === undefined || series.label !== this.#label) this.#series = series = metrics.series(this.deps.context.service.name, this.#label);
+    metrics.record(series, this.#respStatus, this.#bytesIn, this.#bytesOut, (performance.now() - this.#start) / 1000);
   }
 
   #maybeFinish(): void {
