@@ -1,6 +1,6 @@
 /** How registered clients are kept in LMDB (`oauth.clients`, plus an index by bound SPIFFE ID). */
 import { defineDatabase } from "../../store/index.ts";
-import type { ClientAuthMethod, GrantType, OAuthClient } from "../types.ts";
+import type { OAuthClient } from "../types.ts";
 
 /** A public JWK set (RFC 7517) as registered for private_key_jwt. */
 export interface JwkSet {
@@ -8,17 +8,7 @@ export interface JwkSet {
 }
 
 /** What registration stores: the client as the AS sees it, the metadata it echoes, and use times. */
-export interface ClientRecord {
-  readonly clientId: string;
-  readonly clientName?: string;
-  readonly redirectUris: readonly string[];
-  readonly grantTypes: readonly GrantType[];
-  readonly responseTypes: readonly "code"[];
-  readonly tokenEndpointAuthMethod: ClientAuthMethod;
-  readonly applicationType: "web" | "native";
-  readonly scope?: string;
-  readonly spiffeId?: string;
-  readonly origin: OAuthClient["origin"];
+export interface ClientRecord extends OAuthClient {
   readonly jwks?: JwkSet;
   readonly jwksUri?: string;
   readonly clientUri?: string;
@@ -27,7 +17,6 @@ export interface ClientRecord {
   readonly softwareId?: string;
   readonly softwareVersion?: string;
   /** Seconds since the epoch. */
-  readonly createdAt: number;
   readonly lastUsedAt: number;
   /** Who registered it: remote address and the SPIFFE ID proven at registration, for audit and `client list`. */
   readonly registeredBy?: { readonly remoteAddress?: string; readonly spiffeId?: string; readonly proof?: "attested" | "jwt-svid" | "x509-svid" };
