@@ -22,6 +22,11 @@ export interface Refiner {
   scanAll(): Promise<{ processes: number; classified: number }>;
 }
 
+function sameEntry(a: SluiceProc | undefined, b: SluiceProc | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.workload === b.workload && a.flags === b.flags && a.startTimeNs === b.startTimeNs;
+}
+
 export function createRefiner(deps: { procs: BpfMap<number, SluiceProc>; attestor: Attestor; ids: WorkloadIds; snapshot: () => PolicySnapshot; logger: Logger }): Refiner {
   const { procs, attestor, ids, snapshot, logger } = deps;
 
@@ -49,6 +54,10 @@ export function createRefiner(deps: { procs: BpfMap<number, SluiceProc>; attesto
       if (!result) return;
       const next = classify(result.own, carried);
       if (carried && carried.workload === next.workload && carried.flags === next.flags) return;
+      // Compare-and-set: if the kernel changed the entry while we attested (a later exec it could
+      // classify itself, e.g. `env`/`setpriv` exec'ing the agent), this refinement is stale: writing
+      // it would undo the newer classification and fail open. The later exec's event refines it.
+      if (!sameEntry(procs.lookup(tgid), carried)) return;
       write(tgid, next, carried?.startTimeNs ?? 0n);
       logger.debug("process classified", { pid: tgid, workload: next.workload, refined: next.flags === PROC_FLAGS.REFINED });
     },
@@ -71,6 +80,9 @@ export function createRefiner(deps: { procs: BpfMap<number, SluiceProc>; attesto
         const current = procs.lookup(pid);
         if (c.workload > 0) classified++;
         if (current && current.workload === c.workload && current.flags === c.flags) continue;
+        // The scan's facts are stale for a process that exec'd since (the cached attestation is
+        // invalidated by the exec): leave it to the kernel's classification and its EXEC event.
+        if (attestor.identifyCached(pid, snapshot()) === undefined) continue;
         write(pid, c, current?.startTimeNs ?? 0n);
       }
       return { processes: nodes.length, classified };
