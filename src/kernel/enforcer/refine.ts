@@ -64,7 +64,9 @@ export function createRefiner(deps: { procs: BpfMap<number, SluiceProc>; attesto
     onFork(child, parent) {
       const p = procs.lookup(parent);
       const c = procs.lookup(child);
-      if (!p || !c || c.flags & PROC_FLAGS.REFINED) return;
+      // A child refined by userspace, or classified by the kernel at its own exec since the fork,
+      // carries something newer than its parent's entry.
+      if (!p || !c || c.flags & (PROC_FLAGS.REFINED | PROC_FLAGS.EXE)) return;
       if (c.workload !== p.workload) procs.update(child, { workload: p.workload, flags: PROC_FLAGS.INHERITED, startTimeNs: c.startTimeNs });
     },
     async scanAll() {
