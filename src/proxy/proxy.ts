@@ -148,7 +148,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
     const id = nextId++;
     const service = resolved.service;
     const context = (sni?: string): ConnectionContext => ({ id, origin, destination, service, ...(sni ? { sni } : {}) });
-    const session = (s: Socket<unknown>, sni?: string): ConnHandler => new HttpSession(s, { context: context(sni), target, pool, injector, rewriters, limits, metrics, logger });
+    const session = (s: Socket<unknown>, sni?: string): ConnHandler => new HttpSession(s, { context: context(sni), target, pool, injector, rewriters, limits, metrics, logger, audit: options.audit });
     metrics.connection(service.tls);
     if (service.tls === "passthrough") {
       const relay = new ByteRelay(socket as Socket<unknown>, target, (r, error) => {

@@ -142,6 +142,11 @@ describe.skipIf(Boolean(skip))("tls: passthrough and tls: upgrade (mTLS with a S
     expect(mtls.peers).toEqual([[`spiffe://${TD}/tool`]]);
     expect(out.wrong.status).toBe(502);
     expect(out.wrong.body).toContain(`presented SPIFFE ID ${UPSTREAM_ID}, expected spiffe://${TD}/someone-else`);
+    // …and the refused peer identity is audited, with the workload that was protected from it.
+    const records = await sluice.waitForAudit((rs) => rs.some((r) => r.kind === "proxy.upstream.identity"));
+    const refused = records.find((r) => r.kind === "proxy.upstream.identity");
+    expect(refused).toMatchObject({ decision: "deny", subject: `spiffe://${TD}/tool` });
+    expect(String(refused?.details?.reason)).toContain(`presented SPIFFE ID ${UPSTREAM_ID}`);
   }, 30_000);
 
   test("/metrics: the upgrade Services' requests, with status classes and the latency histogram", async () => {

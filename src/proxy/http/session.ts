@@ -16,6 +16,7 @@ import { bodyTracker, type BodyTracker } from "./body.ts";
 import { isFieldValue, isToken, parseRequestHead, parseResponseHead, requestFraming, responseFraming, wantsClose, type BodyFraming } from "./head.ts";
 import type { HttpLimits } from "./limits.ts";
 import { responseHeadBytes, simpleResponse, upstreamRequestHead } from "./serialize.ts";
+import type { AuditInput } from "../../audit/index.ts";
 
 export interface SessionDeps {
   readonly context: ConnectionContext;
@@ -26,6 +27,8 @@ export interface SessionDeps {
   readonly limits: HttpLimits;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** Where a refused upstream identity is recorded (a peer that is not the Service it claims to be). */
+  readonly audit?: { append(input: AuditInput): unknown };
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
@@ -402,6 +405,10 @@ export class HttpSession implements UpstreamOwner {
     this.#up = undefined;
     const service = this.deps.context.service.name;
     this.deps.logger.warn("upstream failed", { service, code: error.code, reason: error.message });
+    if (error.code === "ERR_PROXY_UPSTREAM_IDENTITY") {
+      const origin = this.deps.context.origin;
+      this.deps.audit?.append({ kind: "proxy.upstream.identity", decision: "deny", ...(origin.workload ? { subject: origin.workload } : {}), pid: origin.pid, details: { service, reason: error.message.slice(0, 300) } });
+    }
     if (this.#respStarted) {
       // Mid-response: the agent must see a truncated message, not a spliced one.
       this.#observe();
