@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
+import { BodyTooLarge, readCapped } from "../io/index.ts";
 import { BrokerError } from "./errors.ts";
 
 export const UPSTREAM_LIMITS = {
@@ -52,7 +53,7 @@ export function createUpstreamHttp(options: { caFile: string | null; fetch?: Fet
     } catch (err) {
       throw new BrokerError("ERR_BROKER_UPSTREAM_UNAVAILABLE", `${u.origin}: ${(err as Error).message}`, undefined, { cause: err });
     }
-    const text = await readCapped(res, url);
+    const text = await readText(res, url);
     if (res.status >= 500) throw new BrokerError("ERR_BROKER_UPSTREAM_UNAVAILABLE", `${u.origin}${u.pathname} answered ${res.status}`);
     let body: unknown = {};
     if (text.length > 0) {
@@ -93,21 +94,16 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-async function readCapped(res: Response, url: string): Promise<string> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > UPSTREAM_LIMITS.maxResponseBytes) {
+async function readText(res: Response, url: string): Promise<string> {
+  const max = UPSTREAM_LIMITS.maxResponseBytes;
+  const tooLarge = () => new BrokerError("ERR_BROKER_UPSTREAM", `${new URL(url).origin} sent a response larger than ${max} bytes`);
+  if (Number(res.headers.get("content-length") ?? "0") > max) {
     await res.body?.cancel();
-    throw new BrokerError("ERR_BROKER_UPSTREAM", `${new URL(url).origin} sent a response larger than ${UPSTREAM_LIMITS.maxResponseBytes} bytes`);
+    throw tooLarge();
   }
-  if (!res.body) return "";
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.byteLength;
-    if (total > UPSTREAM_LIMITS.maxResponseBytes) {
-      throw new BrokerError("ERR_BROKER_UPSTREAM", `${new URL(url).origin} sent a response larger than ${UPSTREAM_LIMITS.maxResponseBytes} bytes`);
-    }
-    chunks.push(chunk);
+  try {
+    return Buffer.from(await readCapped(res.body, max)).toString("utf8");
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? tooLarge() : err;
   }
-  return Buffer.concat(chunks).toString("utf8");
 }
